@@ -1,0 +1,109 @@
+"""Settings: read from the environment (prefix FINPLAT_) once, at start, and passed down.
+
+Nothing in finplat reads settings at import time; `Settings()` is built by the CLI or the
+caller of `create_app` and handed to everything that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused in production
+
+Environment = Literal["development", "test", "production"]
+BusBackendName = Literal["memory", "kafka"]
+
+
+class InsecureSettings(ValueError):
+    """The settings are not safe for production."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FINPLAT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    environment: Environment = "development"
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    bus_backend: BusBackendName = "memory"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = "finplat"
+    kafka_consumer_group_prefix: str = "finplat"
+    relay_batch_size: int = Field(default=200, ge=1, le=10_000)
+    relay_poll_interval_ms: int = Field(default=200, ge=10, le=60_000)
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
+
+    redis_url: str = ""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    metrics_enabled: bool = True
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        problems = []
+        secret = self.secret_key.get_secret_value()
+        if secret == DEV_SECRET_KEY or len(secret) < 32:
+            problems.append("FINPLAT_SECRET_KEY must be set to a random value of 32+ characters")
+        if "*" in self.cors_allow_origins:
+            problems.append("FINPLAT_CORS_ALLOW_ORIGINS must not contain '*'")
+        if problems:
+            raise InsecureSettings("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL; by default an SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'finplat.db').as_posix()}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from the environment, refusing FINPLAT_ variables nobody reads.
+
+    A misspelt variable (FINPLAT_DATABSE_URL) would otherwise be ignored in silence.
+    """
+    env = os.environ if environ is None else environ
+    known = {f"FINPLAT_{name.upper()}" for name in Settings.model_fields}
+    unknown = sorted(
+        key
+        for key in env
+        if key.upper().startswith("FINPLAT_") and key.upper().split("__", 1)[0] not in known
+    )
+    if unknown:
+        raise ValueError("unknown settings in the environment: " + ", ".join(unknown))
+    return Settings()
