@@ -14,6 +14,7 @@ from finplat.platform.bus import OutboxRecorder
 from finplat.platform.db import Database, UnitOfWorkFactory
 from tests.support import databases
 from tests.support.events import events_registry
+from tests.support.kafka_broker import TansuBroker
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -37,6 +38,13 @@ def postgres_url() -> Iterator[str]:
     url = databases.create_postgres_database(name)
     yield url
     databases.drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real Kafka-protocol broker (tansu, installed from PyPI) for the whole session."""
+    with TansuBroker() as broker:
+        yield broker.bootstrap
 
 
 @pytest.fixture(params=BACKENDS)

@@ -11,6 +11,7 @@ from finplat.platform.bus import BusBackend, MemoryBus, OutboxRelay
 from finplat.platform.db import Database, UnitOfWorkFactory
 from tests.support.bus import Applied, recording_consumer
 from tests.support.bus_harness import BusHarness
+from tests.support.kafka_bus import kafka_backend_factory
 
 
 @pytest.fixture(params=["memory", "kafka"])
@@ -24,8 +25,6 @@ def bus_kind(request: pytest.FixtureRequest) -> str:
 def bus_backend_factory(bus_kind: str, request: pytest.FixtureRequest) -> object:
     if bus_kind == "memory":
         return MemoryBus
-    from tests.support.kafka_bus import kafka_backend_factory
-
     return kafka_backend_factory(request.getfixturevalue("kafka_bootstrap"))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 
 from finplat.platform.bus import Envelope, OutboxRelay, Publisher
 from finplat.platform.bus.tables import dead_letters, inbox, outbox
-from tests.support.bus import Applied, publish_credits
+from tests.support.bus import publish_credits
 from tests.support.bus_harness import BusHarness
 from tests.support.events import WalletCredited
 
@@ -91,8 +92,6 @@ async def test_a_flaky_handler_is_retried_and_a_poisoned_event_is_parked(
 
 
 async def test_delivered_rows_can_be_pruned(bus: BusHarness) -> None:
-    from datetime import timedelta
-
     await publish_credits(bus.uows, ["p"], per_key=3)
     await bus.relay.drain()
     bus.clock.advance(timedelta(days=8))
@@ -122,8 +121,13 @@ async def test_concurrent_duplicate_deliveries_apply_once(bus: BusHarness) -> No
     async with bus.uows(read_only=True) as uow:
         row = (await uow.session.execute(select(outbox))).one()
     envelope = Envelope(
-        id=row.event_id, type=row.event_type, version=row.version, topic=row.topic,
-        key=row.key, occurred_at=row.occurred_at, recorded_at=row.recorded_at,
+        id=row.event_id,
+        type=row.event_type,
+        version=row.version,
+        topic=row.topic,
+        key=row.key,
+        occurred_at=row.occurred_at,
+        recorded_at=row.recorded_at,
         payload=row.payload,
     )
     results = await asyncio.gather(*(bus.consumer.deliver(envelope) for _ in range(4)))

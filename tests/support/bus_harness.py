@@ -36,9 +36,7 @@ class BusHarness:
         deadline = loop.time() + WAIT_SECONDS
         while len(self.applied.events) < count:
             if loop.time() > deadline:
-                raise AssertionError(
-                    f"only {len(self.applied.events)} of {count} events applied"
-                )
+                raise AssertionError(f"only {len(self.applied.events)} of {count} events applied")
             await asyncio.sleep(0.02)
 
     async def assert_nothing_more_arrives(self) -> None:

@@ -18,7 +18,9 @@ from sqlalchemy import text
 from finplat.platform.db import Database, metadata
 from finplat.platform.db.migrate import upgrade
 
-POSTGRES_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def sqlalchemy_url(dsn: str) -> str:

@@ -22,7 +22,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def uuid7(unix_ms: int | None = None) -> uuid.UUID:
     """A new UUIDv7. `unix_ms` fixes the timestamp (for tests and backfills)."""
-    global _last_ms, _counter
+    global _last_ms, _counter  # noqa: PLW0603 - process-wide monotonic state
     with _lock:
         if unix_ms is not None:
             ms, counter = unix_ms, secrets.randbits(11)

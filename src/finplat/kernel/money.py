@@ -47,7 +47,7 @@ class Asset:
 
 def to_decimal(value: DecimalLike) -> Decimal:
     """Convert a `Decimal`, decimal string or `int` to a finite `Decimal`; refuse anything else."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"{type(value).__name__} is not accepted as an exact amount")
     if isinstance(value, Decimal):
         result = value
@@ -90,9 +90,7 @@ class Amount:
             raise ValueError(f"{exact} is too large to represent exactly") from None
         whole = scaled.to_integral_value(rounding=rounding) if rounding else scaled
         if whole != whole.to_integral_value():
-            raise ValueError(
-                f"{exact} has more than {asset.scale} decimal places for {asset.code}"
-            )
+            raise ValueError(f"{exact} has more than {asset.scale} decimal places for {asset.code}")
         return cls(asset, int(whole))
 
     @classmethod

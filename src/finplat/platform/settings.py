@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = "finplat"
     kafka_consumer_group_prefix: str = "finplat"
+    kafka_idempotent_producer: bool = True
     relay_batch_size: int = Field(default=200, ge=1, le=10_000)
     relay_poll_interval_ms: int = Field(default=200, ge=10, le=60_000)
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)

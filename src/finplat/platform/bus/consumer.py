@@ -78,7 +78,10 @@ class Consumer:
                     return False
                 log.warning(
                     "consumer %s failed on %s (attempt %d): %r",
-                    self.name, envelope.id, attempt, exc,
+                    self.name,
+                    envelope.id,
+                    attempt,
+                    exc,
                 )
                 await asyncio.sleep(delay)
                 delay *= 2
@@ -119,7 +122,11 @@ class Consumer:
     async def _park(self, envelope: Envelope, exc: Exception, attempts: int) -> None:
         log.error(
             "consumer %s gave up on event %s (%s) after %d attempts: %r",
-            self.name, envelope.id, envelope.type, attempts, exc,
+            self.name,
+            envelope.id,
+            envelope.type,
+            attempts,
+            exc,
         )
         async with self._uows() as uow:
             await uow.session.execute(

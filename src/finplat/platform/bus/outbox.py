@@ -10,6 +10,7 @@ events with the same key, whose writers serialise on the aggregate, arrive in co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -121,7 +122,8 @@ class OutboxRelay:
         cutoff = self._clock.now() - older_than
         async with self._db.engine.begin() as conn:
             result = await conn.execute(
-                delete(outbox).where(outbox.c.published_at.is_not(None))
+                delete(outbox)
+                .where(outbox.c.published_at.is_not(None))
                 .where(outbox.c.published_at < cutoff)
             )
         return int(result.rowcount)
@@ -171,7 +173,5 @@ class OutboxRelay:
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

@@ -47,7 +47,9 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self.published: list[IntegrationEvent] = []
 
-    async def publish(self, event: IntegrationEvent, *, occurred_at: datetime | None = None) -> None:
+    async def publish(
+        self, event: IntegrationEvent, *, occurred_at: datetime | None = None
+    ) -> None:
         """Record `event` in the outbox; it is delivered only if this unit of work commits."""
         if self.read_only:
             raise ReadOnlyViolation("a read-only unit of work cannot publish events")

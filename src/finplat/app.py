@@ -1,0 +1,191 @@
+"""Composition root: builds the platform for a process role and the ASGI app that serves it.
+
+This module and `cli.py` are the only ones that know every domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from fastapi import APIRouter, FastAPI
+
+from finplat import __version__
+from finplat.kernel import Clock, IntegrationEvent, SystemClock
+from finplat.platform.bus import (
+    BusBackend,
+    Consumer,
+    EventRegistry,
+    MemoryBus,
+    OutboxRecorder,
+    OutboxRelay,
+)
+from finplat.platform.bus.kafka import KafkaBus
+from finplat.platform.db import Database, UnitOfWorkFactory
+from finplat.platform.db.migrate import upgrade
+from finplat.platform.http import HttpAppSpec, build_http_app
+from finplat.platform.http.health import health_router
+from finplat.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Integration events of every domain; each domain adds its event classes here.
+DOMAIN_EVENTS: Sequence[type[IntegrationEvent]] = ()
+
+#: A domain's demo-data seeder: idempotent, returns a line saying what it did.
+DemoSeeder = Callable[["Platform"], Awaitable[str]]
+
+#: Seeders in dependency order; each domain adds its own.
+DEMO_SEEDERS: Sequence[DemoSeeder] = ()
+
+
+class Role(StrEnum):
+    """What a process does. `all` is the embedded single process."""
+
+    ALL = "all"
+    API = "api"
+    ENGINE = "engine"
+    WORKER = "worker"
+
+    @property
+    def serves_api(self) -> bool:
+        return self in {Role.ALL, Role.API}
+
+    @property
+    def relays_events(self) -> bool:
+        return self in {Role.ALL, Role.WORKER}
+
+
+class RoleNotSupported(ValueError):
+    pass
+
+
+@dataclass
+class Platform:
+    """The technical services one process shares across its domains."""
+
+    settings: Settings
+    role: Role
+    clock: Clock
+    database: Database
+    registry: EventRegistry
+    uows: UnitOfWorkFactory
+    bus: BusBackend
+    relay: OutboxRelay
+    consumers: list[Consumer] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        if self.database.is_sqlite:
+            await upgrade(self.database)  # the embedded database migrates itself on start
+        if self.role.relays_events:
+            for consumer in self.consumers:
+                self.bus.subscribe(consumer)
+        await self.bus.start()
+        if self.role.relays_events:
+            self.uows.on_publish_committed(self.relay.wake)
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
+        log.info(
+            "finplat started",
+            extra={
+                "role": self.role.value,
+                "database": self.database.dialect,
+                "bus": self.bus.name,
+            },
+        )
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        await self.bus.stop()
+        await self.database.dispose()
+
+    async def check_database(self) -> None:
+        await self.database.ping()
+
+    async def check_bus(self) -> None:
+        if not await self.bus.healthy():
+            raise RuntimeError(f"{self.bus.name} bus is not healthy")
+
+
+def build_bus(settings: Settings) -> BusBackend:
+    if settings.bus_backend == "kafka":
+        return KafkaBus(
+            settings.kafka_bootstrap_servers,
+            topic_prefix=settings.kafka_topic_prefix,
+            group_prefix=settings.kafka_consumer_group_prefix,
+            idempotent_producer=settings.kafka_idempotent_producer,
+        )
+    return MemoryBus()
+
+
+def build_platform(
+    settings: Settings, role: Role = Role.ALL, clock: Clock | None = None
+) -> Platform:
+    if role is not Role.ALL and settings.bus_backend == "memory":
+        raise RoleNotSupported(
+            f"role '{role}' runs beside other processes and needs a shared bus: set "
+            "FINPLAT_BUS_BACKEND=kafka, or run everything in one process with --role all"
+        )
+    clock = clock or SystemClock()
+    database = Database(
+        settings.resolved_database_url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+    )
+    registry = EventRegistry(DOMAIN_EVENTS)
+    uows = UnitOfWorkFactory(database, OutboxRecorder(registry, clock), clock)
+    bus = build_bus(settings)
+    relay = OutboxRelay(
+        database,
+        bus,
+        clock,
+        batch_size=settings.relay_batch_size,
+        poll_interval=timedelta(milliseconds=settings.relay_poll_interval_ms),
+    )
+    return Platform(settings, role, clock, database, registry, uows, bus, relay)
+
+
+def create_app(
+    settings: Settings, role: Role = Role.ALL, platform: Platform | None = None
+) -> FastAPI:
+    """The ASGI app for `role`. Roles without the API still serve health, readiness, metrics."""
+    runtime = platform or build_platform(settings, role)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    routers: list[APIRouter] = [
+        health_router(__version__, {"database": runtime.check_database, "bus": runtime.check_bus})
+    ]
+    spec = HttpAppSpec(
+        title="finplat",
+        version=__version__,
+        description="Self-hostable financial services platform.",
+        routers=routers,
+        lifespan=lifespan,
+        cors_allow_origins=settings.cors_allow_origins,
+        max_request_body_bytes=settings.max_request_body_bytes,
+        metrics_enabled=settings.metrics_enabled,
+        hsts=settings.is_production,
+        extra_state={"platform": runtime},
+    )
+    return build_http_app(spec)
+
+
+async def seed_demo(platform: Platform) -> list[str]:
+    """Run every domain's demo seeder; returns what each one reports."""
+    return [await seeder(platform) for seeder in DEMO_SEEDERS]

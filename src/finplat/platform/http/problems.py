@@ -1,0 +1,146 @@
+"""RFC 9457 problem+json for every error, each with a stable `code`.
+
+Clients branch on `code`; `title` and `detail` are for people. A 500 says only that something
+failed and which request it was: internals go to the log, not to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from finplat.kernel import errors
+from finplat.platform.observability import current_request_id
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+DOMAIN_STATUS: Sequence[tuple[type[errors.DomainError], int]] = (
+    (errors.InvalidInput, 422),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.BusinessRuleViolation, 422),
+    (errors.Unauthenticated, 401),
+    (errors.PermissionDenied, 403),
+    (errors.Unavailable, 503),
+)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str | None = None,
+    *,
+    instance: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:finplat:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_for(error: errors.DomainError) -> int:
+    for kind, status in DOMAIN_STATUS:
+        if isinstance(error, kind):
+            return status
+    return 422
+
+
+def _location(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        return parts[0] + ("." + ".".join(parts[1:]) if parts[1:] else "")
+    return ".".join(parts)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    problems = exc.errors()
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return problem_response(
+            400, "malformed_json", "The request body is not valid JSON.", instance=request.url.path
+        )
+    # The offending input is not echoed: it may be a password or a tax id.
+    details = [
+        {"field": _location(p.get("loc", ())), "message": p.get("msg", ""), "type": p.get("type")}
+        for p in problems
+    ]
+    return problem_response(
+        422,
+        "validation_error",
+        "The request has invalid or unknown fields.",
+        instance=request.url.path,
+        extra={"errors": details},
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)  # noqa: S101
+    code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem_response(
+        exc.status_code, code, detail, instance=request.url.path, headers=exc.headers
+    )
+
+
+async def _on_domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.DomainError)  # noqa: S101
+    extra = {"details": dict(exc.details)} if exc.details else None
+    return problem_response(
+        status_for(exc), exc.code, exc.message, instance=request.url.path, extra=extra
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        500,
+        "internal_error",
+        "The server failed to handle this request; quote the request id when reporting it.",
+        instance=request.url.path,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(errors.DomainError, _on_domain)
+    app.add_exception_handler(Exception, _on_unexpected)
