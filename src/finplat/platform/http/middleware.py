@@ -29,6 +29,20 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's path template with any router prefix, e.g. /api/v1/orders/{id}."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    path_regex = getattr(route, "path_regex", None)
+    if not template or path_regex is None:
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    for cut in (i for i, char in enumerate(path) if char == "/"):
+        if path_regex.fullmatch(path[cut:]):
+            return path[:cut] + str(template)
+    return str(template)
+
+
 class RequestContextMiddleware:
     """Assigns the request id, times the request, logs it, and turns crashes into a 500.
 
@@ -78,8 +92,7 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             if self.metrics is not None:
                 self.metrics.observe(scope.get("method", ""), template, status, elapsed)
             access_log.info(

@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finplat import __version__
+from finplat.cli import cli
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FINPLAT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FINPLAT_LOG_FORMAT", "console")
+    monkeypatch.setenv("FINPLAT_LOG_LEVEL", "WARNING")
+    return tmp_path
+
+
+def test_version() -> None:
+    result = runner.invoke(cli, ["version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == __version__
+
+
+def test_migrate_is_idempotent(data_dir: Path) -> None:
+    first = runner.invoke(cli, ["migrate"])
+    assert first.exit_code == 0, first.output
+    assert "empty -> 0001_bus" in first.output
+    assert (data_dir / "finplat.db").is_file()
+    again = runner.invoke(cli, ["migrate"])
+    assert again.exit_code == 0
+    assert "0001_bus -> 0001_bus" in again.output
+
+
+def test_demo_runs_twice() -> None:
+    assert runner.invoke(cli, ["demo"]).exit_code == 0
+    assert runner.invoke(cli, ["demo"]).exit_code == 0
+
+
+def test_split_roles_without_a_shared_bus_are_refused() -> None:
+    result = runner.invoke(cli, ["serve", "--role", "worker"])
+    assert result.exit_code == 2
+    assert "FINPLAT_BUS_BACKEND=kafka" in result.output
+
+
+def test_invalid_settings_are_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINPLAT_HTTP_PROT", "1")
+    result = runner.invoke(cli, ["version"])
+    assert result.exit_code == 2
+    assert "FINPLAT_HTTP_PROT" in result.output
