@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from finplat.platform.bus import Envelope, OutboxRelay, Publisher
 from finplat.platform.bus.tables import dead_letters, inbox, outbox
@@ -112,26 +112,3 @@ async def test_the_relay_wakes_on_commit(bus: BusHarness) -> None:
         await asyncio.wait_for(task, timeout=10)
     assert bus.applied.by_key() == {"live": [0, 1, 2]}
     assert await bus.undelivered() == 0
-
-
-async def test_concurrent_duplicate_deliveries_apply_once(bus: BusHarness) -> None:
-    if bus.backend.name != "memory":
-        pytest.skip("exercises the consumer directly; the backend does not matter")
-    await publish_credits(bus.uows, ["dup"], per_key=1)
-    async with bus.uows(read_only=True) as uow:
-        row = (await uow.session.execute(select(outbox))).one()
-    envelope = Envelope(
-        id=row.event_id,
-        type=row.event_type,
-        version=row.version,
-        topic=row.topic,
-        key=row.key,
-        occurred_at=row.occurred_at,
-        recorded_at=row.recorded_at,
-        payload=row.payload,
-    )
-    results = await asyncio.gather(*(bus.consumer.deliver(envelope) for _ in range(4)))
-    assert sorted(results) == [False, False, False, True]
-    assert len(bus.applied.events) == 1
-    async with bus.uows(read_only=True) as uow:
-        assert await uow.session.scalar(select(func.count()).select_from(inbox)) == 1

@@ -158,6 +158,7 @@ class TansuBroker:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1"},
             start_new_session=True,
         )
 

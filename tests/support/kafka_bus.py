@@ -19,6 +19,9 @@ def kafka_backend_factory(bootstrap: str) -> Callable[[], KafkaBus]:
             client_id=f"finplat-test-{unique}",
             partitions=3,
             idempotent_producer=False,  # tansu does not implement InitProducerId
+            # tansu holds a group join for half the session timeout: keep it short
+            session_timeout_ms=2_000,
+            heartbeat_interval_ms=500,
         )
 
     return make

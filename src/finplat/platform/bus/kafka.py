@@ -36,6 +36,8 @@ class KafkaBus:
         partitions: int = 6,
         replication_factor: int = 1,
         idempotent_producer: bool = True,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
     ) -> None:
         self._bootstrap = bootstrap_servers
         self._topic_prefix = topic_prefix
@@ -44,6 +46,8 @@ class KafkaBus:
         self._partitions = partitions
         self._replication = replication_factor
         self._idempotent = idempotent_producer
+        self._session_timeout_ms = session_timeout_ms
+        self._heartbeat_interval_ms = heartbeat_interval_ms
         self._consumers: list[Consumer] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._producer: AIOKafkaProducer | None = None
@@ -79,13 +83,15 @@ class KafkaBus:
         self._stopping.set()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        try:
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            self._tasks.clear()
+            if self._producer is not None:
+                await self._producer.stop()
+                self._producer = None
 
     async def healthy(self) -> bool:
         if self._producer is None:
@@ -154,6 +160,8 @@ class KafkaBus:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=self._heartbeat_interval_ms,
         )
         await kafka_consumer.start()
         try:
