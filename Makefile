@@ -10,6 +10,7 @@ INSTALL_INPUTS := pyproject.toml constraints.txt
 
 .PHONY: run test install install-dev services lint typecheck imports pytest bench web clean
 
+run: export FINPLAT_LOG_FORMAT ?= console
 run: install web ## install, migrate, seed demo data and serve on http://127.0.0.1:8000
 	$(BIN)/finplat migrate
 	$(BIN)/finplat demo

@@ -14,9 +14,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from finplat.platform.bus import Envelope, OutboxRelay, Publisher
+from finplat.platform.bus.outbox import RELAY_LOCK_KEY
 from finplat.platform.bus.tables import dead_letters, inbox, outbox
 from tests.support.bus import publish_credits
 from tests.support.bus_harness import BusHarness
@@ -112,3 +113,16 @@ async def test_the_relay_wakes_on_commit(bus: BusHarness) -> None:
         await asyncio.wait_for(task, timeout=10)
     assert bus.applied.by_key() == {"live": [0, 1, 2]}
     assert await bus.undelivered() == 0
+
+
+async def test_only_one_relay_leads_on_postgresql(bus: BusHarness) -> None:
+    if bus.database.is_sqlite:
+        pytest.skip("the embedded SQLite database is owned by one process; there is no election")
+    await publish_credits(bus.uows, ["lead"], per_key=2)
+    async with bus.database.engine.connect() as other_relay, other_relay.begin():
+        await other_relay.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY}
+        )
+        assert await bus.relay.relay_once() == 0  # another relay leads: this one waits
+    assert await bus.relay.relay_once() == 2
+    await bus.wait_applied(2)
