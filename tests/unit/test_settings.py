@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -10,6 +12,17 @@ def test_embedded_defaults_need_no_server() -> None:
     assert settings.bus_backend == "memory"
 
 
+def production(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": "production",
+        "secret_key": SecretStr("k" * 40),
+        "master_key_file": Path("/run/secrets/finplat-master-keys.json"),
+        "mail_transport": "smtp",
+        "rate_limit_backend": "redis",
+    }
+    return Settings(**{**values, **overrides})  # type: ignore[arg-type]
+
+
 def test_production_refuses_the_default_secret() -> None:
     with pytest.raises(ValidationError, match="FINPLAT_SECRET_KEY"):
         Settings(environment="production")
@@ -19,11 +32,11 @@ def test_production_refuses_the_default_secret() -> None:
 
 def test_production_refuses_a_wildcard_cors_origin() -> None:
     with pytest.raises(ValidationError, match="CORS"):
-        Settings(environment="production", secret_key=SecretStr("k" * 40), cors_allow_origins=["*"])
+        production(cors_allow_origins=["*"])
 
 
 def test_production_starts_with_a_real_secret() -> None:
-    settings = Settings(environment="production", secret_key=SecretStr("k" * 40))
+    settings = production()
     assert settings.is_production
     assert InsecureSettings.__mro__[1] is ValueError
 
@@ -52,3 +65,16 @@ def test_invalid_values_are_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINPLAT_BUS_BACKEND", "carrier-pigeon")
     with pytest.raises(ValidationError):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"master_key_file": None}, "FINPLAT_MASTER_KEY_FILE"),
+        ({"mail_transport": "log"}, "FINPLAT_MAIL_TRANSPORT"),
+        ({"rate_limit_backend": "memory"}, "FINPLAT_RATE_LIMIT_BACKEND"),
+    ],
+)
+def test_production_refuses_embedded_stand_ins(override: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        production(**override)

@@ -51,6 +51,43 @@ class Settings(BaseSettings):
 
     redis_url: str = ""
 
+    # keys and secrets (platform/crypto)
+    master_key_file: Path | None = None  # default: <data_dir>/keys/master-keys.json
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_cost_kib: int = Field(default=65_536, ge=8, le=4_194_304)
+    argon2_parallelism: int = Field(default=2, ge=1, le=16)
+
+    # tokens and sessions (identity)
+    jwt_algorithm: Literal["HS256", "EdDSA"] = "HS256"
+    jwt_private_key_file: Path | None = None  # Ed25519 PEM; default: <data_dir>/keys/jwt-ed25519.pem
+    jwt_issuer: str = "finplat"
+    jwt_audience: str = "finplat-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    step_up_max_age_seconds: int = Field(default=300, ge=30, le=3_600)
+    email_token_ttl_hours: int = Field(default=24, ge=1, le=168)
+    mfa_issuer: str = "finplat"
+    totp_drift_steps: int = Field(default=1, ge=0, le=4)
+
+    # login protection and rate limits
+    rate_limit_backend: Literal["memory", "redis"] = "memory"
+    rate_limit_per_ip_per_minute: int = Field(default=600, ge=1)
+    rate_limit_per_principal_per_minute: int = Field(default=1_200, ge=1)
+    login_attempts_per_ip_per_minute: int = Field(default=30, ge=1)
+    lockout_threshold: int = Field(default=5, ge=1, le=100)
+    lockout_base_seconds: int = Field(default=30, ge=1)
+    lockout_max_seconds: int = Field(default=3_600, ge=1)
+
+    # mail
+    mail_transport: Literal["log", "smtp"] = "log"
+    mail_from: str = "finplat <no-reply@finplat.local>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    public_base_url: str = "http://127.0.0.1:8000"
+
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -75,6 +112,12 @@ class Settings(BaseSettings):
         secret = self.secret_key.get_secret_value()
         if secret == DEV_SECRET_KEY or len(secret) < 32:
             problems.append("FINPLAT_SECRET_KEY must be set to a random value of 32+ characters")
+        if self.master_key_file is None:
+            problems.append("FINPLAT_MASTER_KEY_FILE must name the master key file")
+        if self.mail_transport == "log":
+            problems.append("FINPLAT_MAIL_TRANSPORT must be smtp")
+        if self.rate_limit_backend == "memory":
+            problems.append("FINPLAT_RATE_LIMIT_BACKEND must be redis (limits must be shared)")
         if "*" in self.cors_allow_origins:
             problems.append("FINPLAT_CORS_ALLOW_ORIGINS must not contain '*'")
         if problems:
@@ -87,6 +130,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'finplat.db').as_posix()}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "keys" / "master-keys.json"
+
+    @property
+    def resolved_jwt_private_key_file(self) -> Path:
+        return self.jwt_private_key_file or self.data_dir / "keys" / "jwt-ed25519.pem"
 
     @property
     def is_production(self) -> bool:
