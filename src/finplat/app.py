@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from fastapi import APIRouter, FastAPI
 
-from finplat import __version__
+from finplat import __version__, identity
 from finplat.kernel import Clock, IntegrationEvent, SystemClock
 from finplat.platform.bus import (
     BusBackend,
@@ -26,22 +26,43 @@ from finplat.platform.bus import (
     OutboxRelay,
 )
 from finplat.platform.bus.kafka import KafkaBus
+from finplat.platform.crypto import BlindIndex, FieldCipher, KeyRing
+from finplat.platform.crypto.rotation import EncryptedColumn
 from finplat.platform.db import Database, UnitOfWorkFactory
 from finplat.platform.db.migrate import upgrade
 from finplat.platform.http import HttpAppSpec, build_http_app
+from finplat.platform.http.access import public
 from finplat.platform.http.health import health_router
+from finplat.platform.http.ratelimit import RateLimitMiddleware
+from finplat.platform.mail import (
+    BODY_CONTEXT,
+    DevMailbox,
+    LogTransport,
+    MailRelay,
+    MailTransport,
+    SmtpTransport,
+    mail_outbox,
+)
+from finplat.platform.mail import mailbox_router as dev_mailbox_router
+from finplat.platform.ratelimit import RateLimiter, build_rate_limiter
 from finplat.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: Integration events of every domain; each domain adds its event classes here.
-DOMAIN_EVENTS: Sequence[type[IntegrationEvent]] = ()
+DOMAIN_EVENTS: Sequence[type[IntegrationEvent]] = (*identity.IDENTITY_EVENTS,)
+
+
+def ENCRYPTED_COLUMNS() -> list[EncryptedColumn]:  # noqa: N802 - reads as the constant it lists
+    """Every column of encrypted values, for `finplat keys rotate`."""
+    return [
+        *identity.encrypted_columns(),
+        EncryptedColumn(mail_outbox, mail_outbox.c.seq, mail_outbox.c.body_encrypted, BODY_CONTEXT),
+    ]
+
 
 #: A domain's demo-data seeder: idempotent, returns a line saying what it did.
 DemoSeeder = Callable[["Platform"], Awaitable[str]]
-
-#: Seeders in dependency order; each domain adds its own.
-DEMO_SEEDERS: Sequence[DemoSeeder] = ()
 
 
 class Role(StrEnum):
@@ -57,7 +78,7 @@ class Role(StrEnum):
         return self in {Role.ALL, Role.API}
 
     @property
-    def relays_events(self) -> bool:
+    def runs_workers(self) -> bool:
         return self in {Role.ALL, Role.WORKER}
 
 
@@ -67,7 +88,7 @@ class RoleNotSupported(ValueError):
 
 @dataclass
 class Platform:
-    """The technical services one process shares across its domains."""
+    """The services one process shares across its domains."""
 
     settings: Settings
     role: Role
@@ -77,6 +98,11 @@ class Platform:
     uows: UnitOfWorkFactory
     bus: BusBackend
     relay: OutboxRelay
+    keyring: KeyRing
+    cipher: FieldCipher
+    limiter: RateLimiter
+    mail_relay: MailRelay
+    identity: identity.IdentityKit
     consumers: list[Consumer] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -84,13 +110,18 @@ class Platform:
     async def start(self) -> None:
         if self.database.is_sqlite:
             await upgrade(self.database)  # the embedded database migrates itself on start
-        if self.role.relays_events:
+        if self.role.runs_workers:
             for consumer in self.consumers:
                 self.bus.subscribe(consumer)
         await self.bus.start()
-        if self.role.relays_events:
+        if self.role.runs_workers:
             self.uows.on_publish_committed(self.relay.wake)
-            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox-relay"))
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox"))
+            self._tasks.append(
+                asyncio.create_task(
+                    self.mail_relay.run(self._stop, timedelta(seconds=1)), name="mail"
+                )
+            )
         log.info(
             "finplat started",
             extra={
@@ -106,6 +137,7 @@ class Platform:
             with suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
         await self.bus.stop()
+        await self.limiter.aclose()
         await self.database.dispose()
 
     async def check_database(self) -> None:
@@ -125,6 +157,19 @@ def build_bus(settings: Settings) -> BusBackend:
             idempotent_producer=settings.kafka_idempotent_producer,
         )
     return MemoryBus()
+
+
+def build_mail_transport(settings: Settings) -> MailTransport:
+    if settings.mail_transport == "smtp":
+        return SmtpTransport(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value(),
+            starttls=settings.smtp_starttls,
+        )
+    return LogTransport(settings.mail_from)
 
 
 def build_platform(
@@ -151,7 +196,41 @@ def build_platform(
         batch_size=settings.relay_batch_size,
         poll_interval=timedelta(milliseconds=settings.relay_poll_interval_ms),
     )
-    return Platform(settings, role, clock, database, registry, uows, bus, relay)
+    keyring = identity.load_key_ring(settings)
+    cipher = FieldCipher(keyring)
+    limiter = build_rate_limiter(settings.rate_limit_backend, settings.redis_url, clock)
+    mail_relay = MailRelay(database, build_mail_transport(settings), cipher, clock)
+    kit = identity.build_identity_kit(settings, uows, clock, limiter, cipher, BlindIndex(keyring))
+    return Platform(
+        settings=settings,
+        role=role,
+        clock=clock,
+        database=database,
+        registry=registry,
+        uows=uows,
+        bus=bus,
+        relay=relay,
+        keyring=keyring,
+        cipher=cipher,
+        limiter=limiter,
+        mail_relay=mail_relay,
+        identity=kit,
+    )
+
+
+def _routers(runtime: Platform) -> list[APIRouter]:
+    routers = [
+        health_router(__version__, {"database": runtime.check_database, "bus": runtime.check_bus})
+    ]
+    if runtime.role.serves_api:
+        routers.extend(identity.identity_routers())
+        settings = runtime.settings
+        if settings.environment == "development" and settings.mail_transport == "log":
+            mailbox = dev_mailbox_router(DevMailbox(runtime.database, runtime.cipher))
+            guarded = APIRouter(dependencies=[public("development mailbox, never in production")])
+            guarded.include_router(mailbox)
+            routers.append(guarded)
+    return routers
 
 
 def create_app(
@@ -168,22 +247,33 @@ def create_app(
         finally:
             await runtime.stop()
 
-    routers: list[APIRouter] = [
-        health_router(__version__, {"database": runtime.check_database, "bus": runtime.check_bus})
-    ]
     spec = HttpAppSpec(
         title="finplat",
         version=__version__,
         description="Self-hostable financial services platform.",
-        routers=routers,
+        routers=_routers(runtime),
         lifespan=lifespan,
         cors_allow_origins=settings.cors_allow_origins,
         max_request_body_bytes=settings.max_request_body_bytes,
         metrics_enabled=settings.metrics_enabled,
         hsts=settings.is_production,
-        extra_state={"platform": runtime},
+        extra_state={"platform": runtime, "identity": runtime.identity},
+        middleware=[
+            (
+                RateLimitMiddleware,
+                {
+                    "limiter": runtime.limiter,
+                    "limit": settings.rate_limit_per_ip_per_minute,
+                    "window": timedelta(minutes=1),
+                },
+            )
+        ],
     )
     return build_http_app(spec)
+
+
+#: Seeders in dependency order; each domain adds its own.
+DEMO_SEEDERS: Sequence[DemoSeeder] = ()
 
 
 async def seed_demo(platform: Platform) -> list[str]:

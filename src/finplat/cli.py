@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
 
-from finplat import __version__
-from finplat.app import Role, RoleNotSupported, build_platform, create_app, seed_demo
+from finplat import __version__, identity
+from finplat.app import (
+    ENCRYPTED_COLUMNS,
+    Platform,
+    Role,
+    RoleNotSupported,
+    build_platform,
+    create_app,
+    seed_demo,
+)
+from finplat.identity.accounts import create_user
+from finplat.identity.apikeys import NewApiKey, create_key_for_email
+from finplat.identity.audit import ChainReport
+from finplat.kernel import DomainError
+from finplat.platform.crypto import KeyFileCorrupt, KeyFileMissing, KeyRing
+from finplat.platform.crypto.rotation import rewrap_all
 from finplat.platform.db import Database
 from finplat.platform.db.migrate import current_revision, head_revision, upgrade
 from finplat.platform.observability import configure_logging
 from finplat.platform.settings import Settings, load_settings
+
+T = TypeVar("T")
 
 cli = typer.Typer(
     name="finplat",
@@ -109,6 +127,137 @@ def serve(
         lifespan="on",
     )
     uvicorn.Server(config).run()
+
+
+users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
+apikeys_cli = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
+keys_cli = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+cli.add_typer(apikeys_cli, name="apikeys")
+cli.add_typer(audit_cli, name="audit")
+cli.add_typer(keys_cli, name="keys")
+
+
+def _run_with_platform(settings: Settings, work: Callable[[Platform], Awaitable[T]]) -> T:
+    async def run() -> T:
+        platform = build_platform(settings)
+        try:
+            await upgrade(platform.database)
+            return await work(platform)
+        finally:
+            await platform.database.dispose()
+
+    return asyncio.run(run())
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"finplat: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@users_cli.command("create")
+def users_create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(help="The user's email address.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    role: Annotated[list[identity.Role], typer.Option(help="Role; repeat for several.")] = [  # noqa: B006
+        identity.Role.CUSTOMER
+    ],
+) -> None:
+    """Create a verified user (bootstrap for the first staff members; audited as system)."""
+
+    async def work(platform: Platform) -> str:
+        async with platform.uows() as uow:
+            created = await create_user(
+                platform.identity,
+                uow,
+                email=email,
+                password=password,
+                roles=frozenset(role),
+                verified=True,
+                actor_type="system",
+            )
+        return str(created.user_id)
+
+    try:
+        user_id = _run_with_platform(_settings(ctx), work)
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(f"created user {user_id} ({', '.join(sorted(role))})")
+
+
+@apikeys_cli.command("create")
+def apikeys_create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(help="Owner of the key.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: read,trade,data,funding.")] = "read",
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "cli",
+    expires_in_days: Annotated[int | None, typer.Option(min=1, max=3650)] = None,
+) -> None:
+    """Create an API key for a user and print its id and secret (shown only now)."""
+    try:
+        wanted = [identity.ApiKeyScope(s.strip()) for s in scopes.split(",") if s.strip()]
+    except ValueError:
+        _fail(f"unknown scope in {scopes!r}; use read, trade, data, funding")
+
+    async def work(platform: Platform) -> NewApiKey:
+        return await create_key_for_email(
+            platform.identity,
+            email,
+            scopes=wanted,
+            name=name,
+            expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+
+    try:
+        key = _run_with_platform(_settings(ctx), work)
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(f"key id:  {key.key_id}")
+    typer.echo(f"secret:  {key.secret}")
+    typer.echo(f"scopes:  {', '.join(key.scopes)}")
+    typer.echo("The secret is not stored in readable form; keep it now.")
+
+
+@audit_cli.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Re-compute the audit log's hash chain; exit 1 at the first broken link."""
+
+    async def work(platform: Platform) -> ChainReport:
+        return await identity.verify_audit_log(platform.database)
+
+    report = _run_with_platform(_settings(ctx), work)
+    if report.ok:
+        typer.echo(f"audit log intact: {report.checked} entries, last hash {report.last_hash}")
+        return
+    typer.echo(
+        f"audit log BROKEN at seq {report.first_broken_seq}: {report.problem} "
+        f"({report.checked} entries checked)",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+@keys_cli.command("rotate")
+def keys_rotate(ctx: typer.Context) -> None:
+    """Add a new active master key and re-wrap every stored data key under it."""
+    settings = _settings(ctx)
+    path = settings.resolved_master_key_file
+    try:
+        ring = KeyRing.load(path)
+    except (KeyFileMissing, KeyFileCorrupt) as exc:
+        _fail(str(exc))
+    rotated = ring.rotated()
+    rotated.save(path)  # first, so a crash part-way leaves every value readable
+
+    async def work(platform: Platform) -> dict[str, int]:
+        return await rewrap_all(platform.database, platform.cipher, ENCRYPTED_COLUMNS())
+
+    counts = _run_with_platform(settings, work)
+    typer.echo(f"active master key is now {rotated.active_id} (was {ring.active_id})")
+    for column, count in counts.items():
+        typer.echo(f"re-wrapped {count} values in {column}")
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from finplat.platform.db.migrate import head_revision
+
 STARTUP_DEADLINE_SECONDS = 60
 
 
@@ -74,4 +76,4 @@ def test_serve_answers_and_keeps_its_data_across_restarts(tmp_path: Path) -> Non
         rows = conn.execute("SELECT consumer FROM bus_inbox").fetchall()
         version = conn.execute("SELECT version_num FROM alembic_version").fetchall()
     assert rows == [("restart-check",)]
-    assert version == [("0001_bus",)]
+    assert version == [(head_revision(),)]

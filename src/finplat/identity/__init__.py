@@ -1,6 +1,47 @@
-"""identity domain: Users, credentials, sessions and tokens, MFA, roles and permissions, API keys
-and the audit log.
+"""identity domain: users, credentials, sessions and tokens, MFA, roles and permissions, API
+keys and the audit log.
 
-This package is its public face: other domains import only from here (or consume its
-events). It holds no code yet; see the open issues for what lands here.
+This package is its public face: other domains import only from here (or consume its events).
+Routes declare access with `require(Permission.X)`; staff actions are recorded with
+`record_audit`; sensitive staff actions go through `request_approval` (maker-checker).
 """
+
+from finplat.identity.access import identity_kit, request_origin, require
+from finplat.identity.api import identity_routers
+from finplat.identity.audit_store import record_audit, verify_audit_log
+from finplat.identity.context import IdentityKit, Origin
+from finplat.identity.domain import (
+    ROLE_PERMISSIONS,
+    ApiKeyScope,
+    Permission,
+    Principal,
+    Role,
+    SensitiveAction,
+)
+from finplat.identity.events import IDENTITY_EVENTS
+from finplat.identity.roles import APPROVAL_HANDLERS, request_approval
+from finplat.identity.setup import build_identity_kit, load_key_ring
+from finplat.identity.store import encrypted_columns
+
+__all__ = [
+    "APPROVAL_HANDLERS",
+    "IDENTITY_EVENTS",
+    "ROLE_PERMISSIONS",
+    "ApiKeyScope",
+    "IdentityKit",
+    "Origin",
+    "Permission",
+    "Principal",
+    "Role",
+    "SensitiveAction",
+    "build_identity_kit",
+    "encrypted_columns",
+    "identity_kit",
+    "identity_routers",
+    "load_key_ring",
+    "record_audit",
+    "request_approval",
+    "request_origin",
+    "require",
+    "verify_audit_log",
+]

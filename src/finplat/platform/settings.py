@@ -59,7 +59,8 @@ class Settings(BaseSettings):
 
     # tokens and sessions (identity)
     jwt_algorithm: Literal["HS256", "EdDSA"] = "HS256"
-    jwt_private_key_file: Path | None = None  # Ed25519 PEM; default: <data_dir>/keys/jwt-ed25519.pem
+    # Ed25519 PEM for EdDSA; default: <data_dir>/keys/jwt-ed25519.pem
+    jwt_private_key_file: Path | None = None
     jwt_issuer: str = "finplat"
     jwt_audience: str = "finplat-api"
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)

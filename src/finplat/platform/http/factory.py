@@ -39,6 +39,8 @@ class HttpAppSpec:
     hsts: bool = False
     description: str = ""
     extra_state: dict[str, Any] = field(default_factory=dict)
+    #: (middleware class, options) run inside CORS and outside the body limit, e.g. rate limits
+    middleware: Sequence[tuple[type[Any], dict[str, Any]]] = ()
 
 
 def operation_id(route: APIRoute) -> str:
@@ -75,6 +77,8 @@ def build_http_app(spec: HttpAppSpec) -> FastAPI:
 
     # add_middleware wraps: the last added runs first.
     app.add_middleware(BodySizeLimitMiddleware, limit=spec.max_request_body_bytes)
+    for middleware_class, options in reversed(spec.middleware):
+        app.add_middleware(middleware_class, **options)
     if spec.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

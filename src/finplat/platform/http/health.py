@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from finplat.platform.http.access import public
 from finplat.platform.http.problems import problem_response
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ async def _run(check: ReadinessCheck) -> str:
 
 
 def health_router(version: str, checks: Mapping[str, ReadinessCheck]) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], dependencies=[public("probes for orchestrators")])
 
     @router.get("/health", response_model=Health, name="get_health")
     async def get_health() -> Health:

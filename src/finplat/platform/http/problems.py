@@ -77,6 +77,26 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+class ProblemException(Exception):
+    """Raise from a route to answer with a specific problem (status, code, headers)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
 def status_for(error: errors.DomainError) -> int:
     for kind, status in DOMAIN_STATUS:
         if isinstance(error, kind):
@@ -124,8 +144,22 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 async def _on_domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.DomainError)  # noqa: S101
     extra = {"details": dict(exc.details)} if exc.details else None
+    status = status_for(exc)
+    headers = {"WWW-Authenticate": 'Bearer realm="finplat"'} if status == 401 else None
     return problem_response(
-        status_for(exc), exc.code, exc.message, instance=request.url.path, extra=extra
+        status, exc.code, exc.message, instance=request.url.path, extra=extra, headers=headers
+    )
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemException)  # noqa: S101
+    return problem_response(
+        exc.status,
+        exc.code,
+        exc.detail,
+        instance=request.url.path,
+        extra=exc.extra,
+        headers=exc.headers,
     )
 
 
@@ -143,4 +177,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)
     app.add_exception_handler(errors.DomainError, _on_domain)
+    app.add_exception_handler(ProblemException, _on_problem)
     app.add_exception_handler(Exception, _on_unexpected)
