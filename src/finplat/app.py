@@ -198,7 +198,12 @@ def build_platform(
     )
     keyring = identity.load_key_ring(settings)
     cipher = FieldCipher(keyring)
-    limiter = build_rate_limiter(settings.rate_limit_backend, settings.redis_url, clock)
+    limiter = build_rate_limiter(
+        settings.rate_limit_backend,
+        settings.redis_url,
+        clock,
+        prefix=f"{settings.redis_key_prefix}rl:",
+    )
     mail_relay = MailRelay(database, build_mail_transport(settings), cipher, clock)
     kit = identity.build_identity_kit(settings, uows, clock, limiter, cipher, BlindIndex(keyring))
     return Platform(
@@ -272,10 +277,18 @@ def create_app(
     return build_http_app(spec)
 
 
+async def _seed_identity(platform: Platform) -> str:
+    seed = identity.derive_secret(platform.settings, "demo")
+    lines = await identity.seed_demo_accounts(platform.identity, seed)
+    return "demo accounts:\n  " + "\n  ".join(lines)
+
+
 #: Seeders in dependency order; each domain adds its own.
-DEMO_SEEDERS: Sequence[DemoSeeder] = ()
+DEMO_SEEDERS: Sequence[DemoSeeder] = (_seed_identity,)
 
 
 async def seed_demo(platform: Platform) -> list[str]:
     """Run every domain's demo seeder; returns what each one reports."""
+    if platform.settings.is_production:
+        raise RoleNotSupported("demo data is never seeded in production")
     return [await seeder(platform) for seeder in DEMO_SEEDERS]

@@ -35,9 +35,17 @@ def test_migrate_is_idempotent(data_dir: Path) -> None:
     assert f"{head} -> {head}" in again.output
 
 
-def test_demo_runs_twice() -> None:
-    assert runner.invoke(cli, ["demo"]).exit_code == 0
-    assert runner.invoke(cli, ["demo"]).exit_code == 0
+def test_demo_seeds_accounts_once_and_reprints_them() -> None:
+    first = runner.invoke(cli, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert first.output.count("(created)") == 3
+    second = runner.invoke(cli, ["demo"])
+    assert second.exit_code == 0
+    assert second.output.count("(exists)") == 3
+    secret_lines = [line for line in first.output.splitlines() if "TOTP secret" in line]
+    assert [line.replace("(created)", "") for line in secret_lines] == [
+        line.replace("(exists)", "") for line in second.output.splitlines() if "TOTP" in line
+    ]
 
 
 def test_split_roles_without_a_shared_bus_are_refused() -> None:

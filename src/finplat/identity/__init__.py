@@ -10,6 +10,7 @@ from finplat.identity.access import identity_kit, request_origin, require
 from finplat.identity.api import identity_routers
 from finplat.identity.audit_store import record_audit, verify_audit_log
 from finplat.identity.context import IdentityKit, Origin
+from finplat.identity.demo import seed_demo_accounts
 from finplat.identity.domain import (
     ROLE_PERMISSIONS,
     ApiKeyScope,
@@ -20,7 +21,7 @@ from finplat.identity.domain import (
 )
 from finplat.identity.events import IDENTITY_EVENTS
 from finplat.identity.roles import APPROVAL_HANDLERS, request_approval
-from finplat.identity.setup import build_identity_kit, load_key_ring
+from finplat.identity.setup import build_identity_kit, derive_secret, load_key_ring
 from finplat.identity.store import encrypted_columns
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Role",
     "SensitiveAction",
     "build_identity_kit",
+    "derive_secret",
     "encrypted_columns",
     "identity_kit",
     "identity_routers",
@@ -43,5 +45,6 @@ __all__ = [
     "request_approval",
     "request_origin",
     "require",
+    "seed_demo_accounts",
     "verify_audit_log",
 ]

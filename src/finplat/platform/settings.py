@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
 
     redis_url: str = ""
+    redis_key_prefix: str = "finplat:"
 
     # keys and secrets (platform/crypto)
     master_key_file: Path | None = None  # default: <data_dir>/keys/master-keys.json
