@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from benchmarks import outbox
+from benchmarks import auth, outbox
 
 
 def main() -> None:
@@ -14,8 +14,14 @@ def main() -> None:
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
     )
+    parser.add_argument("--requests", type=int, default=1000, help="requests per auth path")
+    parser.add_argument("--only", choices=["all", "outbox", "auth"], default="all")
     args = parser.parse_args()
-    asyncio.run(outbox.run(args.events, args.databases.split(",")))
+    parser_only = args.only
+    if parser_only in {"all", "outbox"}:
+        asyncio.run(outbox.run(args.events, args.databases.split(",")))
+    if parser_only in {"all", "auth"}:
+        asyncio.run(auth.run(args.requests))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from finplat.identity.domain import (
     role_permissions,
 )
 from finplat.identity.events import SignInAttempted
-from finplat.identity.store import refresh_tokens, sessions
+from finplat.identity.store import refresh_tokens, sessions, users
 from finplat.kernel import InvalidInput, NotFound, Unauthenticated, new_id
 from finplat.platform.crypto import InvalidToken, hash_token, new_token
 from finplat.platform.db import UnitOfWork
@@ -394,24 +394,24 @@ async def authenticate_access_token(kit: IdentityKit, uow: UnitOfWork, token: st
         auth_time = datetime.fromtimestamp(int(claims["auth_time"]), tz=UTC)
     except (InvalidToken, KeyError, ValueError, TypeError):
         raise Unauthenticated("the access token is not valid", code="invalid_token") from None
-    session = (
-        await uow.session.execute(select(sessions).where(sessions.c.id == session_id))
+    live = (
+        await uow.session.execute(
+            select(sessions.c.user_id, users.c.status)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.id == session_id)
+            .where(sessions.c.revoked_at.is_(None))
+            .where(sessions.c.expires_at > uow.clock.now())
+        )
     ).one_or_none()
-    now = uow.clock.now()
-    if (
-        session is None
-        or session.user_id != user_id
-        or session.revoked_at is not None
-        or session.expires_at <= now
-    ):
+    if live is None or live.user_id != user_id:
         raise Unauthenticated("the session has ended; sign in again", code="session_ended")
-    user = await user_store.by_id(uow.session, user_id)
-    if user is None or not user.active:
+    if live.status != "active":
         raise Unauthenticated("the account is not active", code="account_inactive")
+    roles = await user_store.roles_of(uow.session, user_id)
     return Principal(
         user_id=user_id,
-        roles=user.roles,
-        permissions=role_permissions(user.roles, mfa_verified=AuthMethod.MFA in methods),
+        roles=roles,
+        permissions=role_permissions(roles, mfa_verified=AuthMethod.MFA in methods),
         methods=methods,
         auth_time=auth_time,
         session_id=session_id,

@@ -31,17 +31,23 @@ class UserRecord:
         return self.status == "active"
 
 
+async def roles_of(session: AsyncSession, user_id: uuid.UUID) -> frozenset[Role]:
+    found = await session.scalars(select(user_roles.c.role).where(user_roles.c.user_id == user_id))
+    return frozenset(Role(role) for role in found)
+
+
 async def _load(session: AsyncSession, condition: object, *, for_update: bool) -> UserRecord | None:
-    query = select(users).where(condition)  # type: ignore[arg-type]
+    """One user with their roles and MFA state: two queries."""
+    query = (
+        select(users, totp_factors.c.confirmed_at.label("mfa_confirmed_at"))
+        .outerjoin(totp_factors, totp_factors.c.user_id == users.c.id)
+        .where(condition)  # type: ignore[arg-type]
+    )
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(of=users)
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return None
-    roles = await session.scalars(select(user_roles.c.role).where(user_roles.c.user_id == row.id))
-    confirmed = await session.scalar(
-        select(totp_factors.c.confirmed_at).where(totp_factors.c.user_id == row.id)
-    )
     return UserRecord(
         id=row.id,
         email_encrypted=row.email_encrypted,
@@ -51,8 +57,8 @@ async def _load(session: AsyncSession, condition: object, *, for_update: bool) -
         email_verified_at=row.email_verified_at,
         failed_logins=row.failed_logins,
         locked_until=row.locked_until,
-        roles=frozenset(Role(role) for role in roles),
-        mfa_enabled=confirmed is not None,
+        roles=await roles_of(session, row.id),
+        mfa_enabled=row.mfa_confirmed_at is not None,
     )
 
 
