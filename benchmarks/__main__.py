@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from benchmarks import auth, outbox
+from benchmarks import auth, outbox, screening
 
 
 def main() -> None:
@@ -15,13 +15,16 @@ def main() -> None:
         "--databases", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
     )
     parser.add_argument("--requests", type=int, default=1000, help="requests per auth path")
-    parser.add_argument("--only", choices=["all", "outbox", "auth"], default="all")
+    parser.add_argument("--screenings", type=int, default=5000, help="queries for screening")
+    parser.add_argument("--only", choices=["all", "outbox", "auth", "screening"], default="all")
     args = parser.parse_args()
     parser_only = args.only
     if parser_only in {"all", "outbox"}:
         asyncio.run(outbox.run(args.events, args.databases.split(",")))
     if parser_only in {"all", "auth"}:
         asyncio.run(auth.run(args.requests))
+    if parser_only in {"all", "screening"}:
+        screening.run(args.screenings)
 
 
 if __name__ == "__main__":

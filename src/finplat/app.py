@@ -12,10 +12,11 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from finplat import __version__, identity
+from finplat import __version__, identity, onboarding
 from finplat.kernel import Clock, IntegrationEvent, SystemClock
 from finplat.platform.bus import (
     BusBackend,
@@ -50,13 +51,17 @@ from finplat.platform.settings import Settings
 log = logging.getLogger(__name__)
 
 #: Integration events of every domain; each domain adds its event classes here.
-DOMAIN_EVENTS: Sequence[type[IntegrationEvent]] = (*identity.IDENTITY_EVENTS,)
+DOMAIN_EVENTS: Sequence[type[IntegrationEvent]] = (
+    *identity.IDENTITY_EVENTS,
+    *onboarding.ONBOARDING_EVENTS,
+)
 
 
 def ENCRYPTED_COLUMNS() -> list[EncryptedColumn]:  # noqa: N802 - reads as the constant it lists
     """Every column of encrypted values, for `finplat keys rotate`."""
     return [
         *identity.encrypted_columns(),
+        *onboarding.encrypted_columns(),
         EncryptedColumn(mail_outbox, mail_outbox.c.seq, mail_outbox.c.body_encrypted, BODY_CONTEXT),
     ]
 
@@ -103,6 +108,7 @@ class Platform:
     limiter: RateLimiter
     mail_relay: MailRelay
     identity: identity.IdentityKit
+    onboarding: onboarding.OnboardingKit
     consumers: list[Consumer] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -114,6 +120,10 @@ class Platform:
             for consumer in self.consumers:
                 self.bus.subscribe(consumer)
         await self.bus.start()
+        try:
+            await onboarding.rebuild_index(self.onboarding)
+        except Exception:  # the database may be down at start; readiness retries
+            log.exception("could not load the screening index; KYC submissions will wait")
         if self.role.runs_workers:
             self.uows.on_publish_committed(self.relay.wake)
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="outbox"))
@@ -142,6 +152,10 @@ class Platform:
 
     async def check_database(self) -> None:
         await self.database.ping()
+
+    async def check_screening(self) -> None:
+        if self.onboarding.screening.screener is None:
+            await onboarding.rebuild_index(self.onboarding)
 
     async def check_bus(self) -> None:
         if not await self.bus.healthy():
@@ -205,7 +219,11 @@ def build_platform(
         prefix=f"{settings.redis_key_prefix}rl:",
     )
     mail_relay = MailRelay(database, build_mail_transport(settings), cipher, clock)
-    kit = identity.build_identity_kit(settings, uows, clock, limiter, cipher, BlindIndex(keyring))
+    blind_index = BlindIndex(keyring)
+    kit = identity.build_identity_kit(settings, uows, clock, limiter, cipher, blind_index)
+    identity.APPROVAL_HANDLERS[identity.SensitiveAction.KYC_HIGH_RISK_APPROVAL] = (
+        onboarding.approve_high_risk
+    )
     return Platform(
         settings=settings,
         role=role,
@@ -220,15 +238,24 @@ def build_platform(
         limiter=limiter,
         mail_relay=mail_relay,
         identity=kit,
+        onboarding=onboarding.build_onboarding_kit(settings, uows, clock, cipher, blind_index),
     )
 
 
 def _routers(runtime: Platform) -> list[APIRouter]:
     routers = [
-        health_router(__version__, {"database": runtime.check_database, "bus": runtime.check_bus})
+        health_router(
+            __version__,
+            {
+                "database": runtime.check_database,
+                "bus": runtime.check_bus,
+                "screening": runtime.check_screening,
+            },
+        )
     ]
     if runtime.role.serves_api:
         routers.extend(identity.identity_routers())
+        routers.extend(onboarding.onboarding_routers())
         settings = runtime.settings
         if settings.environment == "development" and settings.mail_transport == "log":
             mailbox = dev_mailbox_router(DevMailbox(runtime.database, runtime.cipher))
@@ -262,7 +289,12 @@ def create_app(
         max_request_body_bytes=settings.max_request_body_bytes,
         metrics_enabled=settings.metrics_enabled,
         hsts=settings.is_production,
-        extra_state={"platform": runtime, "identity": runtime.identity},
+        extra_state={
+            "platform": runtime,
+            "identity": runtime.identity,
+            "onboarding": runtime.onboarding,
+        },
+        body_limit_overrides={"/api/v1/kyc/case/documents": settings.document_max_bytes + 65_536},
         middleware=[
             (
                 RateLimitMiddleware,
@@ -283,8 +315,23 @@ async def _seed_identity(platform: Platform) -> str:
     return "demo accounts:\n  " + "\n  ".join(lines)
 
 
+#: The UN consolidated list shipped in the repository for the demo (see its PROVENANCE.md).
+DEMO_SANCTIONS_LIST = Path("data/sanctions/un/UN_consolidated.xml")
+
+
+async def _seed_screening(platform: Platform) -> str:
+    if not await asyncio.to_thread(DEMO_SANCTIONS_LIST.is_file):
+        return (
+            f"screening: {DEMO_SANCTIONS_LIST} not found; load a list with `finplat screening load`"
+        )
+    if await onboarding.rebuild_index(platform.onboarding):
+        return "screening: lists already loaded"
+    summary = await onboarding.load_list(platform.onboarding, DEMO_SANCTIONS_LIST)
+    return f"screening: loaded {summary.entries} entries from the {summary.source} list"
+
+
 #: Seeders in dependency order; each domain adds its own.
-DEMO_SEEDERS: Sequence[DemoSeeder] = (_seed_identity,)
+DEMO_SEEDERS: Sequence[DemoSeeder] = (_seed_identity, _seed_screening)
 
 
 async def seed_demo(platform: Platform) -> list[str]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
 
-from finplat import __version__, identity
+from finplat import __version__, identity, onboarding
 from finplat.app import (
     ENCRYPTED_COLUMNS,
     Platform,
@@ -133,10 +134,12 @@ users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
 apikeys_cli = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Encryption keys.", no_args_is_help=True)
+screening_cli = typer.Typer(help="Sanctions and PEP screening lists.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(apikeys_cli, name="apikeys")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(screening_cli, name="screening")
 
 
 def _run_with_platform(settings: Settings, work: Callable[[Platform], Awaitable[T]]) -> T:
@@ -258,6 +261,44 @@ def keys_rotate(ctx: typer.Context) -> None:
     typer.echo(f"active master key is now {rotated.active_id} (was {ring.active_id})")
     for column, count in counts.items():
         typer.echo(f"re-wrapped {count} values in {column}")
+
+
+@screening_cli.command("load")
+def screening_load(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="OFAC CSV directory, UN XML or OpenSanctions JSONL")],
+    rescreen: Annotated[bool, typer.Option(help="Rescreen every customer afterwards.")] = True,
+) -> None:
+    """Load (or refresh) a list; changed and new entries are screened against every customer."""
+
+    async def work(platform: Platform) -> str:
+        summary = await onboarding.load_list(platform.onboarding, path)
+        line = (
+            f"{summary.source}: {summary.entries} entries ({summary.added} new, "
+            f"{summary.changed} changed, {summary.removed} removed)"
+        )
+        if rescreen:
+            line += "\n" + await _rescreen(platform)
+        return line
+
+    try:
+        typer.echo(_run_with_platform(_settings(ctx), work))
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+async def _rescreen(platform: Platform) -> str:
+    await onboarding.rebuild_index(platform.onboarding)
+    total = await onboarding.count_screenable(platform.onboarding)
+    with typer.progressbar(length=total, label="rescreening customers") as bar:
+        screened, hits = await onboarding.rescreen_all(platform.onboarding, progress=bar.update)
+    return f"rescreened {screened} customers: {hits} new hits"
+
+
+@screening_cli.command("rescreen")
+def screening_rescreen(ctx: typer.Context) -> None:
+    """Screen every customer against the loaded lists (new hits open review tasks)."""
+    typer.echo(_run_with_platform(_settings(ctx), _rescreen))
 
 
 def main() -> None:

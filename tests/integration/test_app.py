@@ -27,7 +27,10 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert health.json()["status"] == "ok"
     ready = await client.get("/api/v1/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "bus": "ok"}}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "bus": "ok", "screening": "ok"},
+    }
 
 
 async def test_readiness_fails_when_the_database_is_down() -> None:
@@ -36,7 +39,7 @@ async def test_readiness_fails_when_the_database_is_down() -> None:
         problem = assert_problem(await http.get("/api/v1/ready"), 503, "not_ready")
         # liveness is not readiness: the process still answers
         assert (await http.get("/api/v1/health")).status_code == 200
-    assert problem["checks"] == {"database": "failing", "bus": "ok"}
+    assert problem["checks"] == {"database": "failing", "bus": "ok", "screening": "failing"}
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from finplat.identity.demo import seed_demo_accounts
 from finplat.identity.domain import (
     ROLE_PERMISSIONS,
     ApiKeyScope,
+    Approval,
     Permission,
     Principal,
     Role,
@@ -29,6 +30,7 @@ __all__ = [
     "IDENTITY_EVENTS",
     "ROLE_PERMISSIONS",
     "ApiKeyScope",
+    "Approval",
     "IdentityKit",
     "Origin",
     "Permission",

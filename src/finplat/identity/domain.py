@@ -231,6 +231,7 @@ class SensitiveAction(StrEnum):
     ROLE_REVOKE = "role.revoke"
     LIMIT_CHANGE = "limit.change"
     WITHDRAWAL_APPROVAL = "withdrawal.approve"
+    KYC_HIGH_RISK_APPROVAL = "kyc.approve_high_risk"
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # onboarding (KYC)
+    kyc_minimum_age: int = Field(default=18, ge=16, le=25)
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    document_verifier: Literal["local", "webhook"] = "local"
+    document_verifier_url: str = ""
+    document_verifier_secret: SecretStr = SecretStr("")
+    screening_threshold: float = Field(default=85.0, ge=50.0, le=100.0)
+
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -120,6 +128,11 @@ class Settings(BaseSettings):
             problems.append("FINPLAT_MAIL_TRANSPORT must be smtp")
         if self.rate_limit_backend == "memory":
             problems.append("FINPLAT_RATE_LIMIT_BACKEND must be redis (limits must be shared)")
+        if (
+            self.document_verifier == "webhook"
+            and len(self.document_verifier_secret.get_secret_value()) < 32
+        ):
+            problems.append("FINPLAT_DOCUMENT_VERIFIER_SECRET must have 32+ characters")
         if "*" in self.cors_allow_origins:
             problems.append("FINPLAT_CORS_ALLOW_ORIGINS must not contain '*'")
         if problems:

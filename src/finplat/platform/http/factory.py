@@ -35,6 +35,7 @@ class HttpAppSpec:
     lifespan: Any = None
     cors_allow_origins: Sequence[str] = ()
     max_request_body_bytes: int = 1_048_576
+    body_limit_overrides: dict[str, int] = field(default_factory=dict)
     metrics_enabled: bool = True
     hsts: bool = False
     description: str = ""
@@ -76,7 +77,11 @@ def build_http_app(spec: HttpAppSpec) -> FastAPI:
             return Response(body, media_type=content_type)
 
     # add_middleware wraps: the last added runs first.
-    app.add_middleware(BodySizeLimitMiddleware, limit=spec.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        limit=spec.max_request_body_bytes,
+        overrides=spec.body_limit_overrides,
+    )
     for middleware_class, options in reversed(spec.middleware):
         app.add_middleware(middleware_class, **options)
     if spec.cors_allow_origins:

@@ -164,16 +164,22 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimitMiddleware:
-    """Refuses request bodies over `limit` bytes, declared or streamed."""
+    """Refuses request bodies over `limit` bytes, declared or streamed; paths starting with a
+    prefix in `overrides` (uploads) have their own limit."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.overrides = sorted((overrides or {}).items(), key=lambda item: -len(item[0]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = next(
+            (size for prefix, size in self.overrides if path.startswith(prefix)), self.default_limit
+        )
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
@@ -181,12 +187,12 @@ class BodySizeLimitMiddleware:
                     scope, receive, send
                 )
                 return
-            if int(declared) > self.limit:
+            if int(declared) > limit:
                 await problem_response(
-                    413, "payload_too_large", f"The request body exceeds {self.limit} bytes."
+                    413, "payload_too_large", f"The request body exceeds {limit} bytes."
                 )(scope, receive, send)
                 return
-        await self.app(scope, _counting(receive, self.limit), send)
+        await self.app(scope, _counting(receive, limit), send)
 
 
 def _counting(receive: Receive, limit: int) -> Receive:
