@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -163,7 +164,7 @@ async def save_application(
             code="case_not_editable",
         )
     canonical_tax_id = normalize_tax_id(application.tax_id_kind, application.tax_id)
-    stored = Application(**{**application.__dict__, "tax_id": canonical_tax_id})
+    stored = dataclasses.replace(application, tax_id=canonical_tax_id)
     await uow.session.execute(
         update(cases)
         .where(cases.c.id == case.id)

@@ -81,15 +81,13 @@ async def submit(
 async def run_checks(
     kit: OnboardingKit, uow: UnitOfWork, case: CaseRecord, application: Application
 ) -> CaseRecord:
-    problems = await _verify_documents(kit, uow, case, application)
+    await _verify_documents(kit, uow, case, application)
     await screen_user(kit, uow, case.user_id, case.id, application)
     await rate_risk(kit, uow, case, application)
-    return await conclude_checks(uow, case.id, extra_problems=problems)
+    return await conclude_checks(uow, case.id)
 
 
-async def conclude_checks(
-    uow: UnitOfWork, case_id: uuid.UUID, *, extra_problems: list[dict[str, str]] | None = None
-) -> CaseRecord:
+async def conclude_checks(uow: UnitOfWork, case_id: uuid.UUID) -> CaseRecord:
     """Leave `checks_running` once no document awaits an outside verifier."""
     case = await case_by_id(uow, case_id, for_update=True)
     if case.status is not CaseStatus.CHECKS_RUNNING:
@@ -107,7 +105,6 @@ async def conclude_checks(
         return case
     passed = [row for row in rows if row.verification_status == "passed"]
     reasons = [reason for row in rows for reason in (row.verification_reasons or [])]
-    reasons += extra_problems or []
     if not passed:
         message = "; ".join(reason["message"] for reason in reasons) or "documents failed checks"
         return await move(
@@ -123,7 +120,7 @@ async def conclude_checks(
 
 async def _verify_documents(
     kit: OnboardingKit, uow: UnitOfWork, case: CaseRecord, application: Application
-) -> list[dict[str, str]]:
+) -> None:
     rows = (
         await uow.session.execute(
             select(documents)
@@ -160,7 +157,6 @@ async def _verify_documents(
                 provider_request_id=outcome.request_id,
             )
         )
-    return []
 
 
 async def rate_risk(
