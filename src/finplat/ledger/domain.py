@@ -1,0 +1,195 @@
+"""The ledger's pure model: accounts with a normal side and invariants, balanced entries,
+two-phase transfers. Amounts are integers in the asset's minor unit. Standard library and
+kernel only."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from finplat.kernel import BusinessRuleViolation, InvalidInput
+
+#: Ledger amounts are stored as 64-bit integers.
+MAX_AMOUNT = 2**62
+
+
+class NormalSide(StrEnum):
+    DEBIT = "debit"  # assets of the platform: the bank omnibus, suspense
+    CREDIT = "credit"  # what the platform owes: customer cash and positions, clearing, revenue
+
+
+class AccountKind(StrEnum):
+    CUSTOMER_CASH = "customer_cash"
+    CUSTOMER_SECURITIES = "customer_securities"
+    OMNIBUS_BANK = "omnibus_bank"
+    CLEARING = "clearing"
+    FEES_REVENUE = "fees_revenue"
+    SUSPENSE = "suspense"
+
+
+NORMAL_SIDE: dict[AccountKind, NormalSide] = {
+    AccountKind.CUSTOMER_CASH: NormalSide.CREDIT,
+    AccountKind.CUSTOMER_SECURITIES: NormalSide.CREDIT,
+    AccountKind.OMNIBUS_BANK: NormalSide.DEBIT,
+    AccountKind.CLEARING: NormalSide.CREDIT,  # owed to the venue or clearing house
+    AccountKind.FEES_REVENUE: NormalSide.CREDIT,
+    AccountKind.SUSPENSE: NormalSide.DEBIT,
+}
+
+#: Customers cannot go below zero in cash or long positions.
+NON_NEGATIVE_KINDS = frozenset({AccountKind.CUSTOMER_CASH, AccountKind.CUSTOMER_SECURITIES})
+
+
+@dataclass(frozen=True)
+class Balances:
+    """TigerBeetle-style counters; every other figure derives from them."""
+
+    debits_posted: int = 0
+    credits_posted: int = 0
+    debits_pending: int = 0
+    credits_pending: int = 0
+
+    def posted(self, side: NormalSide) -> int:
+        if side is NormalSide.CREDIT:
+            return self.credits_posted - self.debits_posted
+        return self.debits_posted - self.credits_posted
+
+    def available(self, side: NormalSide) -> int:
+        """Posted balance less what holds against the account would take away."""
+        if side is NormalSide.CREDIT:
+            return self.credits_posted - self.debits_posted - self.debits_pending
+        return self.debits_posted - self.credits_posted - self.credits_pending
+
+    def apply(self, *, debit: int = 0, credit: int = 0, pending: bool = False) -> Balances:
+        if pending:
+            return Balances(
+                self.debits_posted,
+                self.credits_posted,
+                self.debits_pending + debit,
+                self.credits_pending + credit,
+            )
+        return Balances(
+            self.debits_posted + debit,
+            self.credits_posted + credit,
+            self.debits_pending,
+            self.credits_pending,
+        )
+
+
+@dataclass(frozen=True)
+class AccountRules:
+    side: NormalSide
+    non_negative: bool
+
+    def check(self, balances: Balances, account_id: uuid.UUID, *, allow_negative: bool) -> None:
+        """A constrained account's available balance may not go below zero."""
+        if self.non_negative and not allow_negative and balances.available(self.side) < 0:
+            raise BusinessRuleViolation(
+                "insufficient funds",
+                code="insufficient_funds",
+                details={
+                    "account_id": str(account_id),
+                    "available": str(balances.available(self.side)),
+                },
+            )
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One side of an entry: a positive amount debits the account, a negative one credits it."""
+
+    account_id: uuid.UUID
+    asset: str
+    amount: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise TypeError("posting amounts are integers in minor units")
+        if self.amount == 0:
+            raise InvalidInput("a posting cannot be zero", code="zero_posting")
+        if abs(self.amount) >= MAX_AMOUNT:
+            raise InvalidInput("the amount is out of range", code="amount_out_of_range")
+
+    @property
+    def debit(self) -> int:
+        return max(self.amount, 0)
+
+    @property
+    def credit(self) -> int:
+        return max(-self.amount, 0)
+
+
+def check_balanced(postings: Iterable[Posting]) -> tuple[Posting, ...]:
+    """An entry has two or more postings that sum to zero per asset."""
+    items = tuple(postings)
+    if len(items) < 2:
+        raise InvalidInput("an entry needs at least two postings", code="unbalanced_entry")
+    totals: dict[str, int] = defaultdict(int)
+    for posting in items:
+        totals[posting.asset] += posting.amount
+    unbalanced = {asset: total for asset, total in totals.items() if total != 0}
+    if unbalanced:
+        raise InvalidInput(
+            "the postings do not sum to zero per asset",
+            code="unbalanced_entry",
+            details={asset: str(total) for asset, total in unbalanced.items()},
+        )
+    return items
+
+
+def transfer(debit: uuid.UUID, credit: uuid.UUID, asset: str, amount: int) -> tuple[Posting, ...]:
+    """The two postings of a simple transfer of `amount` from `debit` to `credit`."""
+    if amount <= 0:
+        raise InvalidInput("a transfer amount must be positive", code="invalid_amount")
+    if debit == credit:
+        raise InvalidInput("a transfer needs two different accounts", code="same_account")
+    return check_balanced((Posting(debit, asset, amount), Posting(credit, asset, -amount)))
+
+
+class EntryStatus(StrEnum):
+    POSTED = "posted"
+    PENDING = "pending"
+    VOIDED = "voided"
+    EXPIRED = "expired"
+    # a pending entry that was later posted (its postings moved to a new posted entry)
+    SETTLED = "settled"
+
+
+class HoldEvent(StrEnum):
+    POST = "post"
+    VOID = "void"
+    EXPIRE = "expire"
+
+
+HOLD_TRANSITIONS: dict[tuple[EntryStatus, HoldEvent], EntryStatus] = {
+    (EntryStatus.PENDING, HoldEvent.POST): EntryStatus.SETTLED,
+    (EntryStatus.PENDING, HoldEvent.VOID): EntryStatus.VOIDED,
+    (EntryStatus.PENDING, HoldEvent.EXPIRE): EntryStatus.EXPIRED,
+}
+
+
+def resolve_hold(status: EntryStatus, event: HoldEvent) -> EntryStatus:
+    try:
+        return HOLD_TRANSITIONS[(status, event)]
+    except KeyError:
+        raise BusinessRuleViolation(
+            f"a {status.value} transfer cannot be {event.value}ed",
+            code="hold_not_pending",
+            details={"status": status.value},
+        ) from None
+
+
+def partial_post(held: tuple[Posting, ...], amount: int | None) -> tuple[Posting, ...]:
+    """The postings that settle a two-posting hold for `amount` (all of it when None)."""
+    debit = next(p for p in held if p.amount > 0)
+    if amount is None:
+        return held
+    if amount <= 0 or amount > debit.amount:
+        raise InvalidInput(
+            f"the posted amount must be between 1 and {debit.amount}", code="invalid_post_amount"
+        )
+    credit = next(p for p in held if p.amount < 0)
+    return transfer(debit.account_id, credit.account_id, debit.asset, amount)
