@@ -16,8 +16,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from finplat import __version__, identity, onboarding
-from finplat.kernel import Clock, IntegrationEvent, SystemClock
+from finplat import __version__, identity, ledger, onboarding
+from finplat.kernel import Amount, Clock, IntegrationEvent, SystemClock
 from finplat.platform.bus import (
     BusBackend,
     Consumer,
@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 DOMAIN_EVENTS: Sequence[type[IntegrationEvent]] = (
     *identity.IDENTITY_EVENTS,
     *onboarding.ONBOARDING_EVENTS,
+    *ledger.LEDGER_EVENTS,
 )
 
 
@@ -132,6 +133,7 @@ class Platform:
                     self.mail_relay.run(self._stop, timedelta(seconds=1)), name="mail"
                 )
             )
+            self._tasks.append(asyncio.create_task(self._expire_holds(), name="hold-expiry"))
         log.info(
             "finplat started",
             extra={
@@ -140,6 +142,17 @@ class Platform:
                 "bus": self.bus.name,
             },
         )
+
+    async def _expire_holds(self) -> None:
+        """Release ledger holds past their expiry, every few seconds."""
+        while not self._stop.is_set():
+            try:
+                async with self.uows() as uow:
+                    await ledger.expire_holds(uow)
+            except Exception:
+                log.exception("expiring holds failed; retrying")
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=5)
 
     async def stop(self) -> None:
         self._stop.set()
@@ -171,6 +184,16 @@ def build_bus(settings: Settings) -> BusBackend:
             idempotent_producer=settings.kafka_idempotent_producer,
         )
     return MemoryBus()
+
+
+def funding_policy(settings: Settings) -> ledger.FundingPolicy:
+    asset = ledger.currency(settings.funding_currency)
+    return ledger.FundingPolicy(
+        currency=asset,
+        approval_threshold=Amount.of(settings.withdrawal_approval_threshold, asset),
+        daily_withdrawal_limit=Amount.of(settings.daily_withdrawal_limit, asset),
+        daily_deposit_limit=Amount.of(settings.daily_deposit_limit, asset),
+    )
 
 
 def build_mail_transport(settings: Settings) -> MailTransport:
@@ -224,6 +247,9 @@ def build_platform(
     identity.APPROVAL_HANDLERS[identity.SensitiveAction.KYC_HIGH_RISK_APPROVAL] = (
         onboarding.approve_high_risk
     )
+    identity.APPROVAL_HANDLERS[identity.SensitiveAction.WITHDRAWAL_APPROVAL] = (
+        ledger.on_withdrawal_approved
+    )
     return Platform(
         settings=settings,
         role=role,
@@ -256,6 +282,7 @@ def _routers(runtime: Platform) -> list[APIRouter]:
     if runtime.role.serves_api:
         routers.extend(identity.identity_routers())
         routers.extend(onboarding.onboarding_routers())
+        routers.append(ledger.ledger_router)
         settings = runtime.settings
         if settings.environment == "development" and settings.mail_transport == "log":
             mailbox = dev_mailbox_router(DevMailbox(runtime.database, runtime.cipher))
@@ -293,6 +320,7 @@ def create_app(
             "platform": runtime,
             "identity": runtime.identity,
             "onboarding": runtime.onboarding,
+            "funding_policy": funding_policy(settings),
         },
         body_limit_overrides={"/api/v1/kyc/case/documents": settings.document_max_bytes + 65_536},
         middleware=[

@@ -35,4 +35,7 @@ class WalletCredited(IntegrationEvent):
 
 
 def events_registry() -> EventRegistry:
-    return EventRegistry([WalletCredited])
+    """The test event plus every domain's events, as the application registers them."""
+    from finplat.app import DOMAIN_EVENTS  # noqa: PLC0415 - the app imports every domain
+
+    return EventRegistry([WalletCredited, *DOMAIN_EVENTS])

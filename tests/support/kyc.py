@@ -82,3 +82,23 @@ async def customer_with_case(
 async def compliance_officer(harness: Harness, email: str) -> dict[str, str]:
     tokens, _ = await harness.staff(email, Role.COMPLIANCE)
     return tokens
+
+
+async def approved_customer(
+    harness: Harness, email: str, officer: dict[str, str]
+) -> dict[str, str]:
+    """A customer whose KYC case an officer approved, signed in with MFA (for withdrawals)."""
+    today = harness.clock.now().date()
+    tokens = await customer_with_case(harness, email, mrz=passport_mrz(today))
+    headers = bearer(tokens["access_token"])
+    submitted = await harness.http.post("/api/v1/kyc/case/submit", headers=headers)
+    assert submitted.json()["status"] == "in_review", submitted.text
+    case_id = submitted.json()["id"]
+    approved = await harness.http.post(
+        f"/api/v1/compliance/kyc/cases/{case_id}/approve",
+        headers=bearer(officer["access_token"]),
+        json={},
+    )
+    assert approved.status_code == 200, approved.text
+    secret, _ = await harness.enable_mfa(tokens["access_token"])
+    return await harness.mfa_tokens(email, secret)

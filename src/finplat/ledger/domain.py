@@ -10,10 +10,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from finplat.kernel import BusinessRuleViolation, InvalidInput
+from finplat.kernel import Asset, BusinessRuleViolation, InvalidInput
 
 #: Ledger amounts are stored as 64-bit integers.
 MAX_AMOUNT = 2**62
+
+
+#: ISO 4217 minor units of the currencies finplat knows (others default to 2).
+CURRENCY_MINOR_UNITS = {
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "CHF": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "SEK": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "BHD": 3,
+    "KWD": 3,
+}
+
+
+def currency(code: str) -> Asset:
+    return Asset(code, CURRENCY_MINOR_UNITS.get(code, 2))
 
 
 class NormalSide(StrEnum):

@@ -32,6 +32,7 @@ from finplat.ledger.domain import (
     resolve_hold,
     transfer,
 )
+from finplat.ledger.events import TransferPosted
 from finplat.ledger.store import accounts, entries, postings
 from finplat.platform.db import UnitOfWork
 
@@ -200,6 +201,18 @@ async def _insert(
                 for p in items
             ],
         )
+    if items and not pending:
+        await uow.publish(
+            TransferPosted(
+                entry_id=str(entry_id),
+                kind=kind,
+                postings=tuple(
+                    {"account_id": str(p.account_id), "asset": p.asset, "amount_minor": p.amount}
+                    for p in items
+                ),
+                first_account=str(items[0].account_id),
+            )
+        )
     return Entry(
         entry_id, key, kind, status, pending_id, description, meta, now, expires_at, tuple(items)
     )
@@ -332,7 +345,7 @@ async def _resolve(
         items=settled,
         pending=False,
         description=description,
-        meta={},
+        meta=dict(row.meta),  # the settlement keeps the hold's references (bank, order...)
         pending_id=hold_id,
     )
 

@@ -55,3 +55,24 @@ postings = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 Index("ix_ledger_postings_account_time", postings.c.account_id, postings.c.created_at)
+
+funding = Table(
+    "ledger_funding",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", Uuid, nullable=False, index=True),
+    Column("direction", String(16), nullable=False),  # deposit, withdrawal
+    Column("asset", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("idempotency_key", String(240), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("bank_reference", String(64), nullable=False, unique=True),
+    Column("hold_entry_id", Uuid, nullable=True),
+    Column("settle_entry_id", Uuid, nullable=True),
+    Column("approval_id", Uuid, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_ledger_funding_status", funding.c.status, funding.c.created_at)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -97,6 +98,24 @@ class Settings(BaseSettings):
     document_verifier_url: str = ""
     document_verifier_secret: SecretStr = SecretStr("")
     screening_threshold: float = Field(default=85.0, ge=50.0, le=100.0)
+
+    # funding (amounts in the funding currency, as decimal strings)
+    funding_currency: str = "USD"
+    withdrawal_approval_threshold: Decimal = Decimal("10000.00")
+    daily_withdrawal_limit: Decimal = Decimal("25000.00")
+    daily_deposit_limit: Decimal = Decimal("100000.00")
+
+    @field_validator(
+        "withdrawal_approval_threshold",
+        "daily_withdrawal_limit",
+        "daily_deposit_limit",
+        mode="before",
+    )
+    @classmethod
+    def _no_float_money(cls, value: object) -> object:
+        if isinstance(value, float):
+            raise ValueError("money settings are decimal strings, not floats")
+        return value
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)

@@ -113,7 +113,7 @@ async def _hold_id(uows: UnitOfWorkFactory, key: str) -> uuid.UUID:
         found = await uow.session.scalar(
             select(entries.c.id).where(entries.c.idempotency_key == key)
         )
-    assert found is not None
+    assert isinstance(found, uuid.UUID)
     return found
 
 

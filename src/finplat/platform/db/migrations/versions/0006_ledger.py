@@ -1,4 +1,4 @@
-"""ledger: accounts with running counters, entries (with holds) and postings
+"""ledger: accounts with running counters, entries (with holds), postings, funding
 
 Revision ID: 0006_ledger
 Revises: 0005_onboarding
@@ -64,6 +64,31 @@ def upgrade() -> None:
         op.f("ix_ledger_entries_pending_id"), "ledger_entries", ["pending_id"], unique=False
     )
     op.create_table(
+        "ledger_funding",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("direction", sa.String(length=16), nullable=False),
+        sa.Column("asset", sa.String(length=32), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=240), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("bank_reference", sa.String(length=64), nullable=False),
+        sa.Column("hold_entry_id", sa.Uuid(), nullable=True),
+        sa.Column("settle_entry_id", sa.Uuid(), nullable=True),
+        sa.Column("approval_id", sa.Uuid(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_funding")),
+        sa.UniqueConstraint("bank_reference", name=op.f("uq_ledger_funding_bank_reference")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_ledger_funding_idempotency_key")),
+    )
+    op.create_index(
+        "ix_ledger_funding_status", "ledger_funding", ["status", "created_at"], unique=False
+    )
+    op.create_index(op.f("ix_ledger_funding_user_id"), "ledger_funding", ["user_id"], unique=False)
+    op.create_table(
         "ledger_postings",
         sa.Column("seq", BigIntPK, autoincrement=True, nullable=False),
         sa.Column("entry_id", sa.Uuid(), nullable=False),
@@ -87,5 +112,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("ledger_postings")
+    op.drop_table("ledger_funding")
     op.drop_table("ledger_entries")
     op.drop_table("ledger_accounts")
