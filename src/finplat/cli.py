@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 import uvicorn
 
-from finplat import __version__, identity, onboarding
+from finplat import __version__, identity, ledger, onboarding
 from finplat.app import (
     ENCRYPTED_COLUMNS,
     Platform,
@@ -25,6 +25,14 @@ from finplat.identity.accounts import create_user
 from finplat.identity.apikeys import NewApiKey, create_key_for_email
 from finplat.identity.audit import ChainReport
 from finplat.kernel import DomainError
+from finplat.ledger.reconcile import (
+    LedgerCheck,
+    Reconciliation,
+    check_ledger,
+    format_check,
+    format_report,
+    reconcile_statement,
+)
 from finplat.platform.crypto import KeyFileCorrupt, KeyFileMissing, KeyRing
 from finplat.platform.crypto.rotation import rewrap_all
 from finplat.platform.db import Database
@@ -135,11 +143,15 @@ apikeys_cli = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Encryption keys.", no_args_is_help=True)
 screening_cli = typer.Typer(help="Sanctions and PEP screening lists.", no_args_is_help=True)
+ledger_cli = typer.Typer(
+    help="The ledger: integrity checks and bank reconciliation.", no_args_is_help=True
+)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(apikeys_cli, name="apikeys")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(screening_cli, name="screening")
+cli.add_typer(ledger_cli, name="ledger")
 
 
 def _run_with_platform(settings: Settings, work: Callable[[Platform], Awaitable[T]]) -> T:
@@ -299,6 +311,44 @@ async def _rescreen(platform: Platform) -> str:
 def screening_rescreen(ctx: typer.Context) -> None:
     """Screen every customer against the loaded lists (new hits open review tasks)."""
     typer.echo(_run_with_platform(_settings(ctx), _rescreen))
+
+
+@ledger_cli.command("check")
+def ledger_check(ctx: typer.Context) -> None:
+    """Prove the trial balance is zero and every stored balance equals its postings."""
+
+    async def work(platform: Platform) -> LedgerCheck:
+        return await check_ledger(platform.database)
+
+    result = _run_with_platform(_settings(ctx), work)
+    typer.echo(format_check(result))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@ledger_cli.command("reconcile")
+def ledger_reconcile(
+    ctx: typer.Context,
+    statement: Annotated[
+        Path, typer.Argument(help="Bank statement CSV: date,amount,reference,description")
+    ],
+    currency: Annotated[
+        str | None, typer.Option(help="Statement currency [FINPLAT_FUNDING_CURRENCY]")
+    ] = None,
+) -> None:
+    """Match a bank statement against the omnibus account: matched, missing, unexpected."""
+    settings = _settings(ctx)
+    asset = ledger.currency(currency or settings.funding_currency)
+    if not statement.is_file():
+        _fail(f"{statement} is not a file")
+
+    async def work(platform: Platform) -> Reconciliation:
+        return await reconcile_statement(platform.database, statement, asset=asset)
+
+    result = _run_with_platform(settings, work)
+    typer.echo(format_report(result))
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ platform's omnibus bank account of one asset.
 Statement CSV format
 --------------------
 UTF-8 (a byte-order mark is tolerated), comma-separated, fields quoted as in RFC 4180 when
-they contain a comma, a quote or a line break. The first line is the header, exactly::
+they contain a comma, a quote or a line break. The first line is the header, these four
+names in this order (case and spaces around them are ignored)::
 
     date,amount,reference,description
 
@@ -41,14 +42,16 @@ Matching
 --------
 The ledger side is one item per posted entry touching ``platform:omnibus_bank:<ASSET>``: the
 sum of that entry's postings to the account (a debit, money in, is positive, as on the
-statement), the entry's UTC creation date, and the ``bank_reference`` of its ``meta``.
+statement), the entry's UTC creation date, and the ``bank_reference`` of its ``meta`` (an
+entry without one still counts: it can match by amount and date, or be unexpected).
 
 1. By reference: a line and an item with the same reference (trimmed, case-sensitive) and
    the same amount match, whatever their dates. Lines and items of one reference left after
    that are paired in date order as amount mismatches.
 2. By amount and date: every line still unmatched may match one item still unmatched with
    the same amount dated at most `MATCH_WINDOW_DAYS` days apart; the pairing is one-to-one,
-   matches as many lines as possible, and prefers the closest dates.
+   matches as many lines as possible and, among such pairings, has the fewest days apart in
+   total.
 
 The period is the statement's first to last date unless given. Items dated inside it that
 match nothing are unexpected; items dated outside it are fetched only to be matched (a
@@ -62,8 +65,7 @@ import asyncio
 import csv
 import re
 import uuid
-from bisect import bisect_left, bisect_right
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -121,6 +123,9 @@ COUNT_KINDS = frozenset(
 
 @dataclass(frozen=True, kw_only=True)
 class LedgerProblem:
+    """One difference. Account problems name `account_code` and `account_id` (only the id
+    for an unknown account); entry problems name `entry_id`; trial balances neither."""
+
     kind: ProblemKind
     asset: str
     expected: int
@@ -134,6 +139,9 @@ class LedgerProblem:
 
 @dataclass(frozen=True)
 class LedgerCheck:
+    """`ok` when `problems` is empty. `entries_checked` counts every entry (each one's
+    postings must balance per asset, holds' pending postings included)."""
+
     ok: bool
     accounts_checked: int
     entries_checked: int
@@ -466,11 +474,14 @@ def _line(row: list[str], line_no: int, asset: Asset) -> StatementLine | Stateme
             f"amount '{_show(raw_amount)}' has {places} decimal places; "
             f"{asset.code} has {asset.scale}",
         )
-    amount = Amount.of(Decimal(raw_amount), asset)  # exact: the places were checked above
+    try:
+        amount = Amount.of(Decimal(raw_amount), asset)  # exact: the places were checked above
+    except ValueError:  # more digits than exact arithmetic carries
+        amount = None
+    if amount is None or abs(amount.minor) >= MAX_AMOUNT:
+        return StatementError(line_no, f"amount '{_show(raw_amount)}' is out of range")
     if amount.is_zero():
         return StatementError(line_no, "amount is zero")
-    if abs(amount.minor) >= MAX_AMOUNT:
-        return StatementError(line_no, f"amount '{_show(raw_amount)}' is out of range")
     return StatementLine(line_no, when, amount, reference, description)
 
 
@@ -658,71 +669,107 @@ def _pair_by_date(
     line_ids: Sequence[int],
     item_ids: Sequence[int],
 ) -> Iterator[tuple[int, int]]:
-    """A one-to-one pairing of lines and items (all of one amount) dated at most
-    MATCH_WINDOW_DAYS apart, with as many pairs as possible.
+    """A one-to-one pairing of lines and items, all of one amount, dated at most
+    MATCH_WINDOW_DAYS apart: as many pairs as possible and, among those, the smallest total
+    of days apart. Within one day, lower line numbers and earlier entries pair first.
 
-    Each line first takes its closest free item; a line left without one then looks for an
-    augmenting path (Kuhn's algorithm), moving other lines to their next candidates, so the
-    closest dates win unless they would cost a match.
+    Only the number of lines and items per day matters, so this solves a minimum-cost
+    maximum flow between days (a few dozen nodes for a month) and then hands out the
+    individual lines and items: its cost does not grow with the number of lines.
     """
-    if not item_ids:
-        return
-    order = sorted(line_ids, key=lambda li: (lines[li].date, lines[li].line_no))
-    by_date = sorted(item_ids, key=lambda ii: (ledger[ii].date, ii))
-    days = [ledger[ii].date.toordinal() for ii in by_date]
-    candidates: dict[int, list[int]] = {}
-    for li in order:
-        day = lines[li].date
-        low = bisect_left(days, day.toordinal() - MATCH_WINDOW_DAYS)
-        high = bisect_right(days, day.toordinal() + MATCH_WINDOW_DAYS)
-        near = by_date[low:high]
-        near.sort(key=lambda ii: (abs((ledger[ii].date - day).days), ledger[ii].date, ii))
-        candidates[li] = near
-    owner: dict[int, int] = {}  # item -> line
-    taken: dict[int, int] = {}  # line -> item
-    for li in order:
-        free = next((ii for ii in candidates[li] if ii not in owner), None)
-        if free is not None:
-            owner[free] = li
-            taken[li] = free
-    for li in order:
-        if li not in taken and candidates[li]:
-            _augment(li, candidates, owner, taken)
-    yield from sorted(taken.items())
+    line_days: dict[int, deque[int]] = defaultdict(deque)
+    for li in sorted(line_ids, key=lambda li: lines[li].line_no):
+        line_days[lines[li].date.toordinal()].append(li)
+    item_days: dict[int, deque[int]] = defaultdict(deque)
+    for ii in sorted(item_ids):  # the ledger is in (date, entry id) order
+        item_days[ledger[ii].date.toordinal()].append(ii)
+    flows = _day_flows(
+        {day: len(ids) for day, ids in line_days.items()},
+        {day: len(ids) for day, ids in item_days.items()},
+    )
+    for (line_day, item_day), count in sorted(
+        flows.items(), key=lambda kv: (kv[0][0], abs(kv[0][0] - kv[0][1]), kv[0][1])
+    ):
+        for _ in range(count):
+            yield line_days[line_day].popleft(), item_days[item_day].popleft()
 
 
-def _augment(
-    start: int, candidates: dict[int, list[int]], owner: dict[int, int], taken: dict[int, int]
-) -> bool:
-    """Find an alternating path from the unmatched line `start` to a free item and flip it
-    (iterative depth-first search, so a long path cannot exhaust the stack)."""
-    seen: set[int] = set()
-    path = [start]  # lines on the path
-    via: list[int] = []  # via[k]: the item path[k] wants, held by path[k + 1]
-    options = [iter(candidates[start])]
-    while path:
-        item = next(options[-1], None)
-        if item is None:
-            path.pop()
-            options.pop()
-            if via:
-                via.pop()
-            continue
-        if item in seen:
-            continue
-        seen.add(item)
-        holder = owner.get(item)
-        if holder is None:
-            for k in range(len(path) - 1, -1, -1):
-                owner[item] = path[k]
-                taken[path[k]] = item
-                if k:
-                    item = via[k - 1]
-            return True
-        via.append(item)
-        path.append(holder)
-        options.append(iter(candidates[holder]))
-    return False
+class _FlowGraph:
+    """A small flow network with costs, for a minimum-cost maximum flow by successive
+    shortest paths (found with SPFA, as the residual graph has negative costs)."""
+
+    def __init__(self, size: int) -> None:
+        self.head: list[list[int]] = [[] for _ in range(size)]
+        self.to: list[int] = []
+        self.cap: list[int] = []
+        self.cost: list[int] = []
+
+    def edge(self, u: int, v: int, capacity: int, price: int) -> int:
+        """Add u -> v; returns its index. Its residual twin is the index ^ 1."""
+        for a, b, c, w in ((u, v, capacity, price), (v, u, 0, -price)):
+            self.head[a].append(len(self.to))
+            self.to.append(b)
+            self.cap.append(c)
+            self.cost.append(w)
+        return len(self.to) - 2
+
+    def flow(self, e: int) -> int:
+        return self.cap[e ^ 1]
+
+    def _cheapest_path(self, source: int, sink: int) -> list[int] | None:
+        dist: list[int | None] = [None] * len(self.head)
+        dist[source] = 0
+        via = [-1] * len(self.head)
+        queue, queued = deque([source]), {source}
+        while queue:
+            u = queue.popleft()
+            queued.discard(u)
+            reach = dist[u]
+            assert reach is not None  # noqa: S101 - only reached nodes are queued
+            for e in self.head[u]:
+                v = self.to[e]
+                best = dist[v]
+                if self.cap[e] > 0 and (best is None or reach + self.cost[e] < best):
+                    dist[v] = reach + self.cost[e]
+                    via[v] = e
+                    if v not in queued:
+                        queue.append(v)
+                        queued.add(v)
+        if dist[sink] is None:
+            return None
+        path, v = [], sink
+        while v != source:
+            path.append(via[v])
+            v = self.to[via[v] ^ 1]
+        return path
+
+    def run(self, source: int, sink: int) -> None:
+        while (path := self._cheapest_path(source, sink)) is not None:
+            push = min(self.cap[e] for e in path)
+            for e in path:
+                self.cap[e] -= push
+                self.cap[e ^ 1] += push
+
+
+def _day_flows(supply: dict[int, int], demand: dict[int, int]) -> dict[tuple[int, int], int]:
+    """How many lines of each day pair with items of each day: a minimum-cost maximum flow
+    from line days to item days at most MATCH_WINDOW_DAYS apart, costing the days between."""
+    source, sink = 0, 1
+    line_node = {day: 2 + n for n, day in enumerate(sorted(supply))}
+    item_node = {day: 2 + len(line_node) + n for n, day in enumerate(sorted(demand))}
+    graph = _FlowGraph(2 + len(line_node) + len(item_node))
+    between: dict[tuple[int, int], int] = {}
+    for day, count in sorted(supply.items()):
+        graph.edge(source, line_node[day], count, 0)
+        for other in range(day - MATCH_WINDOW_DAYS, day + MATCH_WINDOW_DAYS + 1):
+            if other in demand:
+                between[(day, other)] = graph.edge(
+                    line_node[day], item_node[other], min(count, demand[other]), abs(day - other)
+                )
+    for day, count in sorted(demand.items()):
+        graph.edge(item_node[day], sink, count, 0)
+    graph.run(source, sink)
+    return {pair: graph.flow(e) for pair, e in between.items() if graph.flow(e) > 0}
 
 
 # --- the ledger side -----------------------------------------------------------------------
