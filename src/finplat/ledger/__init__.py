@@ -5,7 +5,7 @@ This package is its public face: other domains import only from here (or consume
 Trading books fills with `post_entry` and order holds with `hold` / `post_hold` / `void_hold`.
 """
 
-from finplat.ledger.accounts import Account, accounts_of, open_account
+from finplat.ledger.accounts import Account, accounts_of, is_restricted, open_account
 from finplat.ledger.api import router as ledger_router
 from finplat.ledger.domain import AccountKind, Posting, currency, transfer
 from finplat.ledger.events import LEDGER_EVENTS
@@ -23,6 +23,7 @@ __all__ = [
     "currency",
     "expire_holds",
     "hold",
+    "is_restricted",
     "ledger_router",
     "on_withdrawal_approved",
     "open_account",

@@ -132,3 +132,15 @@ async def posted_balance_at(uow: UnitOfWork, account: Account, at: datetime) -> 
     )
     debit_minus_credit = int(total or 0)
     return debit_minus_credit if account.side is NormalSide.DEBIT else -debit_minus_credit
+
+
+async def is_restricted(uow: UnitOfWork, owner_id: uuid.UUID) -> bool:
+    """True while any of the customer's accounts carries an uncovered forced negative;
+    trading reads this to allow only risk-reducing orders."""
+    found = await uow.session.scalar(
+        select(func.count())
+        .select_from(accounts)
+        .where(accounts.c.owner_id == owner_id)
+        .where(accounts.c.restricted.is_(True))
+    )
+    return bool(found)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from finplat.ledger import is_restricted
+from finplat.ledger.accounts import by_id
 from tests.support.http import assert_problem
 from tests.support.identity import Harness, bearer
 from tests.support.kyc import approved_customer, compliance_officer, customer_with_case
@@ -159,6 +162,10 @@ async def test_a_returned_deposit_can_push_the_account_negative_and_restrict_it(
     assert returned.status_code == 200, returned.text
     cash = await _cash(harness, token)
     assert (cash["balance"], cash["restricted"]) == ("-250.00", True)
+    async with harness.platform.uows(read_only=True) as uow:
+        owner = (await by_id(uow, uuid.UUID(cash["id"]))).owner_id
+        assert owner is not None
+        assert await is_restricted(uow, owner)
     blocked = await _post(harness, "/api/v1/funding/withdrawals", token, {"amount": "1.00"}, "w2")
     assert_problem(blocked, 422, "account_restricted")
     await _post(harness, "/api/v1/funding/deposits", token, {"amount": "260.00"}, "d2")

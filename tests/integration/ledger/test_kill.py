@@ -1,0 +1,80 @@
+"""A process killed in the middle of a transfer leaves the whole transfer or none of it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy import text
+
+from finplat.ledger.reconcile import check_ledger
+from finplat.platform.db import Database
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys, uuid
+    from finplat.kernel import Asset, SystemClock
+    from finplat.ledger import AccountKind, open_account, post_entry, transfer
+    from finplat.ledger import journal
+    from finplat.platform.bus import OutboxRecorder
+    from finplat.platform.db import Database, UnitOfWorkFactory
+    from tests.support.events import events_registry
+
+    STEP = sys.argv[2]
+    USD = Asset("USD", 2)
+    armed = []
+
+    def die_at(name, original):
+        async def wrapper(*args, **kwargs):
+            if armed and name == STEP:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return await original(*args, **kwargs)
+        return wrapper
+
+    journal._apply = die_at("apply", journal._apply)
+    journal._insert = die_at("insert", journal._insert)
+
+    async def main():
+        db = Database(sys.argv[1])
+        clock = SystemClock()
+        uows = UnitOfWorkFactory(db, OutboxRecorder(events_registry(), clock), clock)
+        async with uows() as uow:
+            bank = await open_account(uow, kind=AccountKind.OMNIBUS_BANK, asset=USD)
+            cash = await open_account(uow, kind=AccountKind.CUSTOMER_CASH, asset=USD,
+                                      owner_id=uuid.UUID(int=1))
+        async with uows() as uow:
+            await post_entry(uow, key="before", postings_=transfer(bank.id, cash.id, "USD", 100))
+        armed.append(True)
+        async with uows() as uow:
+            await post_entry(uow, key="killed", postings_=transfer(bank.id, cash.id, "USD", 900))
+            if STEP == "commit":
+                os.kill(os.getpid(), signal.SIGKILL)
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize("step", ["apply", "insert", "commit"])
+async def test_a_killed_transfer_is_all_or_nothing(
+    database: Database, database_url: str, step: str
+) -> None:
+    result = subprocess.run(  # noqa: ASYNC221 - the child must be a separate process to kill
+        [sys.executable, "-c", CHILD, database_url, step],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == -9, result.stderr.decode()[-2000:]
+    check = await check_ledger(database)
+    assert check.ok, check.problems
+    async with database.engine.connect() as conn:
+        keys = sorted(
+            row[0] for row in await conn.execute(text("SELECT idempotency_key FROM ledger_entries"))
+        )
+        cash = await conn.scalar(
+            text("SELECT credits_posted FROM ledger_accounts WHERE kind = 'customer_cash'")
+        )
+    assert keys == ["before"]  # the killed transfer left nothing: no entry, no postings
+    assert cash == 100
