@@ -6,24 +6,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from finplat.kernel import IntegrationEvent
+from finplat.kernel.events import object_schema
 
 _UUID = {"type": "string", "format": "uuid"}
 _OPTIONAL_TEXT = {"type": ["string", "null"], "maxLength": 512}
 
 
-def _schema(properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": sorted(properties),
-        "properties": properties,
-    }
-
-
 @dataclass(frozen=True, kw_only=True)
 class UserRegistered(IntegrationEvent):
     event_type: ClassVar[str] = "identity.user_registered"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {"user_id": _UUID, "ip": _OPTIONAL_TEXT, "user_agent": _OPTIONAL_TEXT}
     )
     user_id: str
@@ -40,7 +32,7 @@ class SignInAttempted(IntegrationEvent):
     """A sign-in, successful or not. `user_id` is null when the email is unknown."""
 
     event_type: ClassVar[str] = "identity.signed_in"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {
             "user_id": {"type": ["string", "null"], "format": "uuid"},
             "success": {"type": "boolean"},
@@ -63,7 +55,7 @@ class SignInAttempted(IntegrationEvent):
 @dataclass(frozen=True, kw_only=True)
 class MfaEnabled(IntegrationEvent):
     event_type: ClassVar[str] = "identity.mfa_enabled"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {"user_id": _UUID, "method": {"enum": ["totp"]}}
     )
     user_id: str
@@ -77,7 +69,7 @@ class MfaEnabled(IntegrationEvent):
 @dataclass(frozen=True, kw_only=True)
 class ApiKeyCreated(IntegrationEvent):
     event_type: ClassVar[str] = "identity.api_key_created"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {
             "user_id": _UUID,
             "key_id": {"type": "string", "maxLength": 32},
@@ -96,7 +88,7 @@ class ApiKeyCreated(IntegrationEvent):
 @dataclass(frozen=True, kw_only=True)
 class RoleChanged(IntegrationEvent):
     event_type: ClassVar[str] = "identity.role_changed"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {
             "user_id": _UUID,
             "role": {"enum": ["customer", "support", "compliance", "admin"]},

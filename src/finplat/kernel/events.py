@@ -71,3 +71,13 @@ def to_json_value(value: Any) -> JsonValue:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_json_value({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
     raise TypeError(f"cannot convert {type(value).__name__} to JSON")
+
+
+def object_schema(properties: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema for an event payload: exactly these properties, all required."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": sorted(properties),
+        "properties": properties,
+    }

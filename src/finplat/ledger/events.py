@@ -6,18 +6,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from finplat.kernel import IntegrationEvent
+from finplat.kernel.events import object_schema
 
 _UUID = {"type": "string", "format": "uuid"}
 _AMOUNT = {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
-
-
-def _schema(properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": sorted(properties),
-        "properties": properties,
-    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +17,7 @@ class TransferPosted(IntegrationEvent):
     """A journal entry was booked (a transfer, a fill, a deposit, a settled hold)."""
 
     event_type: ClassVar[str] = "ledger.transfer_posted"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {
             "entry_id": _UUID,
             "kind": {"type": "string"},
@@ -59,7 +51,7 @@ class TransferPosted(IntegrationEvent):
 
 
 def _funding_schema() -> dict[str, Any]:
-    return _schema(
+    return object_schema(
         {"funding_id": _UUID, "user_id": _UUID, "asset": {"type": "string"}, "amount": _AMOUNT}
     )
 

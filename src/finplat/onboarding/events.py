@@ -6,24 +6,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from finplat.kernel import IntegrationEvent
+from finplat.kernel.events import object_schema
 
 _UUID = {"type": "string", "format": "uuid"}
 _RATING = {"enum": ["low", "medium", "high"]}
 
 
-def _schema(properties: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": sorted(properties),
-        "properties": properties,
-    }
-
-
 @dataclass(frozen=True, kw_only=True)
 class CaseSubmitted(IntegrationEvent):
     event_type: ClassVar[str] = "onboarding.case_submitted"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {"case_id": _UUID, "user_id": _UUID, "case_version": {"type": "integer", "minimum": 1}}
     )
     case_id: str
@@ -38,7 +30,7 @@ class CaseSubmitted(IntegrationEvent):
 @dataclass(frozen=True, kw_only=True)
 class CaseApproved(IntegrationEvent):
     event_type: ClassVar[str] = "onboarding.case_approved"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {"case_id": _UUID, "user_id": _UUID, "risk_rating": _RATING, "approved_by": _UUID}
     )
     case_id: str
@@ -54,7 +46,7 @@ class CaseApproved(IntegrationEvent):
 @dataclass(frozen=True, kw_only=True)
 class CaseRejected(IntegrationEvent):
     event_type: ClassVar[str] = "onboarding.case_rejected"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {"case_id": _UUID, "user_id": _UUID, "rejected_by": _UUID}
     )
     case_id: str
@@ -69,7 +61,7 @@ class CaseRejected(IntegrationEvent):
 @dataclass(frozen=True, kw_only=True)
 class ScreeningHitRaised(IntegrationEvent):
     event_type: ClassVar[str] = "onboarding.screening_hit"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {
             "hit_id": _UUID,
             "user_id": _UUID,
@@ -92,7 +84,7 @@ class ScreeningHitRaised(IntegrationEvent):
 @dataclass(frozen=True, kw_only=True)
 class RiskRatingChanged(IntegrationEvent):
     event_type: ClassVar[str] = "onboarding.risk_rating_changed"
-    payload_schema: ClassVar[dict[str, Any]] = _schema(
+    payload_schema: ClassVar[dict[str, Any]] = object_schema(
         {
             "user_id": _UUID,
             "previous": {"enum": ["low", "medium", "high", None]},
