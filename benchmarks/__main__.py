@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from benchmarks import auth, outbox, screening
+from benchmarks import auth, ledger, outbox, screening
 
 
 def main() -> None:
@@ -16,7 +16,10 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=1000, help="requests per auth path")
     parser.add_argument("--screenings", type=int, default=5000, help="queries for screening")
-    parser.add_argument("--only", choices=["all", "outbox", "auth", "screening"], default="all")
+    parser.add_argument("--transfers", type=int, default=1000, help="transfers per ledger run")
+    parser.add_argument(
+        "--only", choices=["all", "outbox", "auth", "screening", "ledger"], default="all"
+    )
     args = parser.parse_args()
     parser_only = args.only
     if parser_only in {"all", "outbox"}:
@@ -25,6 +28,8 @@ def main() -> None:
         asyncio.run(auth.run(args.requests))
     if parser_only in {"all", "screening"}:
         screening.run(args.screenings)
+    if parser_only in {"all", "ledger"}:
+        asyncio.run(ledger.run(args.transfers))
 
 
 if __name__ == "__main__":
