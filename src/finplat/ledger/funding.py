@@ -215,6 +215,7 @@ async def deposit(
     key = _key(principal.user_id, client_key)
     request_hash = _hash(op="deposit", amount=value.minor, asset=asset.code)
     bank, cash = await _accounts(uow, principal.user_id, asset)
+    await journal.lock_accounts(uow, [cash.id])  # serialises this customer's funding requests
     replay = await _existing(uow, key, request_hash, asset)
     if replay is not None:
         return replay
@@ -322,6 +323,7 @@ async def request_withdrawal(
     key = _key(principal.user_id, client_key)
     request_hash = _hash(op="withdrawal", amount=value.minor, asset=asset.code)
     bank, cash = await _accounts(uow, principal.user_id, asset)
+    cash = (await journal.lock_accounts(uow, [cash.id]))[cash.id]
     replay = await _existing(uow, key, request_hash, asset)
     if replay is not None:
         return replay

@@ -98,6 +98,12 @@ async def _replay(uow: UnitOfWork, key: str, request_hash: str) -> Entry | None:
     return await _entry(uow, row, replayed=True)
 
 
+async def lock_accounts(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    """Lock accounts (in id order) for the rest of the transaction; for use cases that read
+    and then decide, such as daily limits, so two requests cannot both pass one check."""
+    return await _lock(uow, ids)
+
+
 async def _lock(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Account]:
     wanted = sorted(set(ids))
     rows = (

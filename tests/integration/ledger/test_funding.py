@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -171,3 +172,21 @@ async def test_a_returned_deposit_can_push_the_account_negative_and_restrict_it(
     await _post(harness, "/api/v1/funding/deposits", token, {"amount": "260.00"}, "d2")
     cash = await _cash(harness, token)
     assert (cash["balance"], cash["restricted"]) == ("10.00", False)
+
+
+async def test_concurrent_withdrawals_cannot_both_pass_the_daily_limit(harness: Harness) -> None:
+    officer = await compliance_officer(harness, "ops7@example.com")
+    customer = await approved_customer(harness, "gus@example.com", officer)
+    token = customer["access_token"]
+    await _post(harness, "/api/v1/funding/deposits", token, {"amount": "9000.00"}, "d")
+    answers = await asyncio.gather(
+        *(
+            _post(harness, "/api/v1/funding/withdrawals", token, {"amount": "900.00"}, f"w{n}")
+            for n in range(8)
+        )
+    )
+    accepted = [a for a in answers if a.status_code == 201]
+    refused = [a for a in answers if a.status_code == 422]
+    assert len(accepted) == 5  # 5 x 900 = 4500 fits the 5000 daily limit; a sixth would not
+    assert len(refused) == 3
+    assert {a.json()["code"] for a in refused} == {"daily_limit_exceeded"}
