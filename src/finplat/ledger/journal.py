@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from finplat.kernel import Conflict, InvalidInput, NotFound, new_id
+from finplat.kernel import BusinessRuleViolation, Conflict, InvalidInput, NotFound, new_id
 from finplat.ledger.accounts import Account, account_from_row
 from finplat.ledger.domain import (
     AccountRules,
@@ -331,6 +331,9 @@ async def _resolve(
     if replay is not None:
         return replay
     status = resolve_hold(EntryStatus(row.status), event)
+    if event is HoldEvent.POST and row.expires_at is not None and row.expires_at <= uow.clock.now():
+        # expired but not yet swept: it is released, not settled
+        raise BusinessRuleViolation("this hold has expired", code="hold_expired")
     release = [(p, True, -1) for p in held]
     settled = partial_post(held, amount) if event is HoldEvent.POST else ()
     await _apply(

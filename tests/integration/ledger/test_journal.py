@@ -144,6 +144,9 @@ async def test_expired_holds_are_released(uows: UnitOfWorkFactory, clock: Manual
     async with uows() as uow:
         assert await expire_holds(uow) == 0
     clock.advance(timedelta(hours=2))
+    with pytest.raises(BusinessRuleViolation, match="expired"):
+        async with uows() as uow:  # past its expiry, a hold cannot settle even before a sweep
+            await post_hold(uow, key="late", hold_id=await _hold_id(uows, "h"))
     async with uows() as uow:
         assert await expire_holds(uow) == 1
     assert (await fresh(uows, cash)).available == 10_00

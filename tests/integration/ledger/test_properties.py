@@ -336,6 +336,9 @@ class LedgerMachine(RuleBasedStateMachine):
         if held.status != "pending":
             self.rejected(call, BusinessRuleViolation, "hold_not_pending")
             return multiple()
+        if held.expires_at is not None and held.expires_at <= self.clock.now():
+            self.rejected(call, BusinessRuleViolation, "hold_expired")
+            return multiple()
         if how == "too much":
             self.rejected(call, InvalidInput, "invalid_post_amount")
             return multiple()
