@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from finplat.kernel import Amount, Asset
+from finplat.kernel import Amount, Asset, InvalidAmount, InvalidInput
 
 USD = Asset("USD", 2)
 SHARE = Asset("AAPL", 9)
@@ -77,3 +77,11 @@ def test_sum_matches_integer_sum(values: list[int]) -> None:
     for value in values:
         total = total + Amount(USD, value)
     assert total.minor == sum(values)
+
+
+def test_an_inexact_amount_is_a_domain_error_and_a_value_error() -> None:
+    with pytest.raises(InvalidAmount) as caught:
+        Amount.of("0.001", USD)
+    assert isinstance(caught.value, InvalidInput)
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.code == "invalid_amount"

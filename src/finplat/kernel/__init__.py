@@ -16,7 +16,7 @@ from finplat.kernel.errors import (
 )
 from finplat.kernel.events import IntegrationEvent, to_json_value
 from finplat.kernel.ids import new_id, uuid7, uuid7_time
-from finplat.kernel.money import Amount, Asset
+from finplat.kernel.money import Amount, Asset, InvalidAmount
 
 __all__ = [
     "Amount",
@@ -26,6 +26,7 @@ __all__ = [
     "Conflict",
     "DomainError",
     "IntegrationEvent",
+    "InvalidAmount",
     "InvalidInput",
     "ManualClock",
     "NotFound",

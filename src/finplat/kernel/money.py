@@ -12,10 +12,19 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from typing import Final
 
+from finplat.kernel.errors import InvalidInput
+
 MAX_SCALE: Final = 18
 _ASSET_CODE = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{0,31}$")
 
 DecimalLike = Decimal | str | int
+
+
+class InvalidAmount(InvalidInput, ValueError):
+    """A value that is not an exact amount of the asset; callers may catch ValueError."""
+
+    default_code = "invalid_amount"
+
 
 #: Decimal arithmetic here must never round in silence: 100 digits, and Inexact traps.
 _EXACT = Context(prec=100, traps=[InvalidOperation, Inexact, Overflow])
@@ -57,11 +66,11 @@ def to_decimal(value: DecimalLike) -> Decimal:
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError(f"not a decimal number: {value!r}") from None
+            raise InvalidAmount(f"not a decimal number: {value!r}") from None
     else:
         raise TypeError(f"{type(value).__name__} is not accepted as an exact amount")
     if not result.is_finite():
-        raise ValueError("amounts must be finite")
+        raise InvalidAmount("amounts must be finite")
     return result
 
 
@@ -87,10 +96,12 @@ class Amount:
         try:
             scaled = exact.scaleb(asset.scale, context=_EXACT)
         except (Inexact, Overflow):
-            raise ValueError(f"{exact} is too large to represent exactly") from None
+            raise InvalidAmount(f"{exact} is too large to represent exactly") from None
         whole = scaled.to_integral_value(rounding=rounding) if rounding else scaled
         if whole != whole.to_integral_value():
-            raise ValueError(f"{exact} has more than {asset.scale} decimal places for {asset.code}")
+            raise InvalidAmount(
+                f"{exact} has more than {asset.scale} decimal places for {asset.code}"
+            )
         return cls(asset, int(whole))
 
     @classmethod

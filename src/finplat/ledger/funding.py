@@ -92,10 +92,7 @@ def _view(row: Any, asset: Asset, *, replayed: bool = False) -> FundingView:
 
 
 def _amount(value: Decimal, asset: Asset) -> Amount:
-    try:
-        amount = Amount.of(value, asset)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), code="invalid_amount") from None
+    amount = Amount.of(value, asset)  # InvalidAmount (422) when not exact in the asset
     if amount.minor <= 0:
         raise InvalidInput("the amount must be positive", code="invalid_amount")
     return amount
@@ -155,8 +152,10 @@ async def _insert(
     key: str,
     request_hash: str,
     status: str,
-) -> uuid.UUID:
+) -> tuple[uuid.UUID, str]:
+    """Insert the request; returns its id and its bank reference."""
     funding_id = new_id()
+    reference = _reference(direction)
     now = uow.clock.now()
     await uow.session.execute(
         insert(funding).values(
@@ -168,12 +167,12 @@ async def _insert(
             status=status,
             idempotency_key=key,
             request_hash=request_hash,
-            bank_reference=_reference(direction),
+            bank_reference=reference,
             created_at=now,
             updated_at=now,
         )
     )
-    return funding_id
+    return funding_id, reference
 
 
 async def _row(uow: UnitOfWork, funding_id: uuid.UUID, *, for_update: bool = False) -> Any:
@@ -227,7 +226,7 @@ async def deposit(
         raise BusinessRuleViolation(
             f"the daily deposit limit is {policy.daily_deposit_limit}", code="daily_limit_exceeded"
         )
-    funding_id = await _insert(
+    funding_id, reference = await _insert(
         uow,
         user_id=principal.user_id,
         direction="deposit",
@@ -236,13 +235,12 @@ async def deposit(
         request_hash=request_hash,
         status="pending",
     )
-    row = await _row(uow, funding_id)
     entry = await journal.post_entry(
         uow,
         key=f"funding:{funding_id}:settle",
         postings_=transfer(bank.id, cash.id, asset.code, value.minor),
         description="deposit",
-        meta={"bank_reference": row.bank_reference, "funding_id": str(funding_id)},
+        meta={"bank_reference": reference, "funding_id": str(funding_id)},
     )
     await _set(uow, funding_id, status="settled", settle_entry_id=entry.id)
     await _clear_restriction(uow, cash)
@@ -342,7 +340,7 @@ async def request_withdrawal(
             code="daily_limit_exceeded",
         )
     needs_approval = value.minor > policy.approval_threshold.minor
-    funding_id = await _insert(
+    funding_id, reference = await _insert(
         uow,
         user_id=principal.user_id,
         direction="withdrawal",
@@ -351,7 +349,6 @@ async def request_withdrawal(
         request_hash=request_hash,
         status="approval_required" if needs_approval else "approved",
     )
-    row = await _row(uow, funding_id)
     held = await journal.hold(
         uow,
         key=f"funding:{funding_id}:hold",
@@ -360,7 +357,7 @@ async def request_withdrawal(
         asset=asset.code,
         amount=value.minor,
         description="withdrawal",
-        meta={"bank_reference": row.bank_reference, "funding_id": str(funding_id)},
+        meta={"bank_reference": reference, "funding_id": str(funding_id)},
     )
     await _set(uow, funding_id, hold_entry_id=held.id)
     event = dict(

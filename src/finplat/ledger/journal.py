@@ -99,12 +99,8 @@ async def _replay(uow: UnitOfWork, key: str, request_hash: str) -> Entry | None:
 
 
 async def lock_accounts(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    """Lock accounts (in id order) for the rest of the transaction; for use cases that read
-    and then decide, such as daily limits, so two requests cannot both pass one check."""
-    return await _lock(uow, ids)
-
-
-async def _lock(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    """Lock accounts (in id order) for the rest of the transaction. Every write takes these
+    locks; use cases that read and then decide (daily limits) take them first too."""
     wanted = sorted(set(ids))
     rows = (
         await uow.session.execute(
@@ -246,7 +242,7 @@ async def post_entry(
     items = check_balanced(postings_)
     request = {"op": "entry", "postings": [(str(p.account_id), p.asset, p.amount) for p in items]}
     request_hash = _hash(request)
-    locked = await _lock(uow, (p.account_id for p in items))
+    locked = await lock_accounts(uow, (p.account_id for p in items))
     replay = await _replay(uow, key, request_hash)
     if replay is not None:
         return replay
@@ -291,7 +287,7 @@ async def hold(
         "expires_at": expires_at,
     }
     request_hash = _hash(request)
-    locked = await _lock(uow, (debit, credit))
+    locked = await lock_accounts(uow, (debit, credit))
     replay = await _replay(uow, key, request_hash)
     if replay is not None:
         return replay
@@ -326,7 +322,7 @@ async def _resolve(
     if row is None or row.kind != "hold":
         raise NotFound("no such hold", code="hold_not_found")
     held = (await _entry(uow, row)).postings
-    locked = await _lock(uow, (p.account_id for p in held))
+    locked = await lock_accounts(uow, (p.account_id for p in held))
     replay = await _replay(uow, key, request_hash) if key else None
     if replay is not None:
         return replay

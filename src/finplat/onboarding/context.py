@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from finplat.kernel import Clock
+from finplat.onboarding.screening import Screener
 from finplat.onboarding.verification import DocumentVerifier
 from finplat.platform.crypto import BlindIndex, FieldCipher
 from finplat.platform.db import UnitOfWorkFactory
@@ -20,6 +21,14 @@ class OnboardingPolicy:
 
 
 @dataclass
+class ScreeningIndexRef:
+    """The in-memory screening index; replaced whole when a list is loaded. None until the
+    first load from the database succeeds (screening is then unavailable, not empty)."""
+
+    screener: Screener | None = None
+
+
+@dataclass
 class OnboardingKit:
     uows: UnitOfWorkFactory
     clock: Clock
@@ -27,14 +36,7 @@ class OnboardingKit:
     blind_index: BlindIndex
     verifier: DocumentVerifier
     policy: OnboardingPolicy
-    screening: ScreeningIndexRef = field(default_factory=lambda: ScreeningIndexRef())  # noqa: PLW0108
+    screening: ScreeningIndexRef = field(default_factory=ScreeningIndexRef)
 
     def today(self) -> date:
         return self.clock.now().date()
-
-
-@dataclass
-class ScreeningIndexRef:
-    """The in-memory screening index; replaced whole when a list is loaded."""
-
-    screener: object | None = None
