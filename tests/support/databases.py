@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import text
 
-from finplat.platform.db import Database, metadata
+from finplat.platform.db import Database
 from finplat.platform.db.migrate import upgrade
 
 POSTGRES_ADMIN_DSN = os.environ.get(
@@ -86,8 +86,21 @@ def drop_postgres_database(name: str) -> None:
 
 
 async def truncate_all(database: Database) -> None:
-    names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
-    if not names:
-        return
+    """Empty every table the migrations created (read from the catalog, so a table whose
+    module no test imported is emptied too)."""
     async with database.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        names = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if names:
+            listed = ", ".join(f'"{name}"' for name in names)
+            await conn.execute(text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
