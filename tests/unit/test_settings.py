@@ -19,6 +19,7 @@ def production(**overrides: object) -> Settings:
         "master_key_file": Path("/run/secrets/finplat-master-keys.json"),
         "mail_transport": "smtp",
         "rate_limit_backend": "redis",
+        "marketdata_cache_backend": "redis",
     }
     return Settings(**{**values, **overrides})  # type: ignore[arg-type]
 
@@ -73,6 +74,7 @@ def test_invalid_values_are_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"master_key_file": None}, "FINPLAT_MASTER_KEY_FILE"),
         ({"mail_transport": "log"}, "FINPLAT_MAIL_TRANSPORT"),
         ({"rate_limit_backend": "memory"}, "FINPLAT_RATE_LIMIT_BACKEND"),
+        ({"marketdata_cache_backend": "memory"}, "FINPLAT_MARKETDATA_CACHE_BACKEND"),
     ],
 )
 def test_production_refuses_embedded_stand_ins(override: dict[str, object], message: str) -> None:

@@ -117,6 +117,23 @@ class Settings(BaseSettings):
             raise ValueError("money settings are decimal strings, not floats")
         return value
 
+    # market data
+    marketdata_provider: Literal["simulated", "replay", "alpaca"] = "simulated"
+    marketdata_secondary: Literal["none", "simulated", "replay", "alpaca"] = "none"
+    marketdata_seed: int = 20_260_105
+    marketdata_tick_interval_ms: int = Field(default=500, ge=1, le=60_000)
+    marketdata_silence_seconds: int = Field(default=10, ge=1, le=3_600)
+    marketdata_replay_path: Path | None = None
+    marketdata_replay_speed: Decimal = Field(default=Decimal(1), ge=0)
+    marketdata_cache_backend: Literal["memory", "redis"] = "memory"
+    marketdata_daily_history_days: int = Field(default=5 * 365, ge=0, le=40 * 365)
+    marketdata_minute_history_days: int = Field(default=14, ge=0, le=90)
+    alpaca_key_id: str = ""
+    alpaca_secret_key: SecretStr = SecretStr("")
+    alpaca_data_feed: Literal["iex", "sip", "delayed_sip"] = "iex"
+    alpaca_data_url: str = "https://data.alpaca.markets"
+    alpaca_stream_url: str = "wss://stream.data.alpaca.markets/v2"
+
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -147,6 +164,10 @@ class Settings(BaseSettings):
             problems.append("FINPLAT_MAIL_TRANSPORT must be smtp")
         if self.rate_limit_backend == "memory":
             problems.append("FINPLAT_RATE_LIMIT_BACKEND must be redis (limits must be shared)")
+        if self.marketdata_cache_backend == "memory":
+            problems.append(
+                "FINPLAT_MARKETDATA_CACHE_BACKEND must be redis (every process reads quotes)"
+            )
         if (
             self.document_verifier == "webhook"
             and len(self.document_verifier_secret.get_secret_value()) < 32
