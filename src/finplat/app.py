@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from finplat import __version__, identity, ledger, onboarding
+from finplat import __version__, identity, ledger, marketdata, onboarding
 from finplat.kernel import Amount, Clock, IntegrationEvent, SystemClock
 from finplat.platform.bus import (
     BusBackend,
@@ -110,6 +110,7 @@ class Platform:
     mail_relay: MailRelay
     identity: identity.IdentityKit
     onboarding: onboarding.OnboardingKit
+    marketdata: marketdata.MarketDataKit
     consumers: list[Consumer] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -134,6 +135,7 @@ class Platform:
                 )
             )
             self._tasks.append(asyncio.create_task(self._expire_holds(), name="hold-expiry"))
+            self._tasks.append(asyncio.create_task(self._market_data_feed(), name="marketdata"))
         log.info(
             "finplat started",
             extra={
@@ -154,12 +156,24 @@ class Platform:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=5)
 
+    async def _market_data_feed(self) -> None:
+        """Fill the bar history since the last run, then stream the live feed until stop."""
+        try:
+            summary = await marketdata.backfill_active(self.marketdata)
+            log.info("market data history filled", extra={"summary": str(summary)})
+            feed = await marketdata.start_feed(self.marketdata)
+        except Exception:
+            log.exception("the market data feed could not start; quotes will not move")
+            return
+        await feed.run(self._stop)
+
     async def stop(self) -> None:
         self._stop.set()
         for task in self._tasks:
             with suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
         await self.bus.stop()
+        await self.marketdata.cache.aclose()
         await self.limiter.aclose()
         await self.database.dispose()
 
@@ -265,6 +279,7 @@ def build_platform(
         mail_relay=mail_relay,
         identity=kit,
         onboarding=onboarding.build_onboarding_kit(settings, uows, clock, cipher, blind_index),
+        marketdata=marketdata.build_marketdata_kit(settings, uows, clock),
     )
 
 
@@ -283,6 +298,7 @@ def _routers(runtime: Platform) -> list[APIRouter]:
         routers.extend(identity.identity_routers())
         routers.extend(onboarding.onboarding_routers())
         routers.append(ledger.ledger_router)
+        routers.extend(marketdata.marketdata_routers())
         settings = runtime.settings
         if settings.environment == "development" and settings.mail_transport == "log":
             mailbox = dev_mailbox_router(DevMailbox(runtime.database, runtime.cipher))
@@ -320,6 +336,7 @@ def create_app(
             "platform": runtime,
             "identity": runtime.identity,
             "onboarding": runtime.onboarding,
+            "marketdata": runtime.marketdata,
             "funding_policy": funding_policy(settings),
         },
         body_limit_overrides={"/api/v1/kyc/case/documents": settings.document_max_bytes + 65_536},
@@ -358,8 +375,24 @@ async def _seed_screening(platform: Platform) -> str:
     return f"screening: loaded {summary.entries} entries from the {summary.source} list"
 
 
+#: Demo instruments: real listings (see its PROVENANCE.md).
+DEMO_INSTRUMENTS = Path("data/instruments/demo.csv")
+
+
+async def _seed_marketdata(platform: Platform) -> str:
+    if not await asyncio.to_thread(DEMO_INSTRUMENTS.is_file):
+        return f"market data: {DEMO_INSTRUMENTS} not found; import instruments with the CLI"
+    text = await asyncio.to_thread(DEMO_INSTRUMENTS.read_text, encoding="utf-8")
+    imported = await marketdata.seed_instruments(platform.marketdata, text)
+    history = await marketdata.backfill_active(platform.marketdata)
+    return (
+        f"market data: {imported.created} instruments created, {imported.updated} updated; "
+        f"history: {history}"
+    )
+
+
 #: Seeders in dependency order; each domain adds its own.
-DEMO_SEEDERS: Sequence[DemoSeeder] = (_seed_identity, _seed_screening)
+DEMO_SEEDERS: Sequence[DemoSeeder] = (_seed_identity, _seed_screening, _seed_marketdata)
 
 
 async def seed_demo(platform: Platform) -> list[str]:
