@@ -97,10 +97,15 @@ class LiveFeed:
         self.live.close_due(self.clock.now())
         self._publish_closed()
         dirty = self.live.take_dirty()
-        if dirty:
+        if not dirty:
+            return 0
+        try:
             async with self.uows() as uow:
                 await save_bars(uow.session, dirty)
-            self.stats.bars_saved += len(dirty)
+        except BaseException:
+            self.live.restore_dirty(dirty)  # saved by the next flush, or the final one
+            raise
+        self.stats.bars_saved += len(dirty)
         return len(dirty)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -122,9 +127,7 @@ class LiveFeed:
                     await asyncio.wait_for(stop.wait(), self.retry_delay.total_seconds())
         finally:
             stopping.cancel()
-            flusher.cancel()
-            with suppress(asyncio.CancelledError):
-                await flusher
+            await flusher  # it returns once `stop` is set, after any save in progress
             try:
                 await self.flush()
             except Exception:
@@ -146,6 +149,8 @@ class LiveFeed:
         while not stop.is_set():
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.flush_interval.total_seconds())
+            if stop.is_set():
+                return  # `run` makes the final flush
             try:
                 await self.flush()
             except Exception:

@@ -71,6 +71,11 @@ class LiveBars:
         self._dirty.clear()
         return dirty
 
+    def restore_dirty(self, bars: Iterable[Bar]) -> None:
+        """Put back bars whose save failed, unless a newer state of the same bar is waiting."""
+        for bar in bars:
+            self._dirty.setdefault((bar.symbol, bar.timeframe, bar.start), bar)
+
     def take_closed(self) -> list[Bar]:
         closed, self.closed = self.closed, []
         return closed
