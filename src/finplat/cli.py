@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 import uvicorn
 
-from finplat import __version__, identity, ledger, onboarding
+from finplat import __version__, identity, ledger, marketdata, onboarding
 from finplat.app import (
     ENCRYPTED_COLUMNS,
     Platform,
@@ -152,6 +152,10 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(screening_cli, name="screening")
 cli.add_typer(ledger_cli, name="ledger")
+instruments_cli = typer.Typer(help="The instrument master.", no_args_is_help=True)
+marketdata_cli = typer.Typer(help="Market data history.", no_args_is_help=True)
+cli.add_typer(instruments_cli, name="instruments")
+cli.add_typer(marketdata_cli, name="marketdata")
 
 
 def _run_with_platform(settings: Settings, work: Callable[[Platform], Awaitable[T]]) -> T:
@@ -357,3 +361,52 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@instruments_cli.command("import")
+def instruments_import(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="CSV with a header row (see data/instruments)")],
+) -> None:
+    """Create or update instruments from a CSV file; a file with any error changes nothing."""
+
+    async def work(platform: Platform) -> str:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        summary = await marketdata.seed_instruments(platform.marketdata, text)
+        return f"{summary.created} instruments created, {summary.updated} updated"
+
+    try:
+        typer.echo(_run_with_platform(_settings(ctx), work))
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+@instruments_cli.command("list")
+def instruments_list(ctx: typer.Context) -> None:
+    """Print the instrument master."""
+
+    async def work(platform: Platform) -> list[marketdata.Instrument]:
+        async with platform.uows(read_only=True) as uow:
+            return await marketdata.list_instruments(uow)
+
+    for item in _run_with_platform(_settings(ctx), work):
+        typer.echo(
+            f"{item.symbol:<10} {item.asset_class.value:<10} {item.exchange:<6} "
+            f"{item.venue.value:<10} {item.status.value:<8} {item.name}"
+        )
+
+
+@marketdata_cli.command("backfill")
+def marketdata_backfill(ctx: typer.Context) -> None:
+    """Fill bar history for every active instrument from the configured provider, resuming
+    after the newest stored bar."""
+
+    async def work(platform: Platform) -> str:
+        return str(await marketdata.backfill_active(platform.marketdata))
+
+    try:
+        typer.echo(_run_with_platform(_settings(ctx), work))
+    except (DomainError, marketdata.ProviderNotConfigured) as exc:
+        _fail(str(exc))

@@ -59,3 +59,35 @@ def test_invalid_settings_are_reported_not_raised(monkeypatch: pytest.MonkeyPatc
     result = runner.invoke(cli, ["version"])
     assert result.exit_code == 2
     assert "FINPLAT_HTTP_PROT" in result.output
+
+
+def test_instruments_import_and_list(tmp_path: Path) -> None:
+    listing = tmp_path / "instruments.csv"
+    listing.write_text(
+        "symbol,name,asset_class,exchange,currency,tick_size,lot_size,fractionable,shortable\n"
+        "AAPL,Apple Inc.,us_equity,XNAS,USD,0.01,0.000000001,true,true\n"
+        "BTC/USD,Bitcoin,crypto,CRYPTO,USD,0.01,0.000000001,true,false\n"
+    )
+    first = runner.invoke(cli, ["instruments", "import", str(listing)])
+    assert first.exit_code == 0, first.output
+    assert "2 instruments created, 0 updated" in first.output
+    again = runner.invoke(cli, ["instruments", "import", str(listing)])
+    assert "0 instruments created, 2 updated" in again.output
+    listed = runner.invoke(cli, ["instruments", "list"])
+    assert [line.split()[0] for line in listed.output.splitlines()] == ["AAPL", "BTC/USD"]
+
+
+def test_a_bad_instrument_file_is_reported_and_changes_nothing(tmp_path: Path) -> None:
+    listing = tmp_path / "instruments.csv"
+    listing.write_text(
+        "symbol,name,asset_class,exchange,currency,tick_size,lot_size,fractionable,shortable\n"
+        "AAPL,Apple Inc.,us_equity,XNAS,USD,0.01,0.000000001,true,true\n"
+        "MSFT,Microsoft,us_equity,XNAS,USD,zero,1,true,true\n"
+    )
+    result = runner.invoke(cli, ["instruments", "import", str(listing)])
+    assert result.exit_code == 1
+    assert "line 3" in result.output
+    assert runner.invoke(cli, ["instruments", "list"]).output == ""
+    missing = runner.invoke(cli, ["instruments", "import", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 1
+    assert "cannot read" in missing.output
