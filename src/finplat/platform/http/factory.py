@@ -1,4 +1,5 @@
-"""Builds the FastAPI application shell: routes under /api/v1, errors, middleware, docs."""
+"""Builds the FastAPI application shell: routes under /api/v1 (and compatibility surfaces at
+the root), errors, middleware, docs."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ from finplat.platform.http.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
-from finplat.platform.http.problems import install_problem_handlers
+from finplat.platform.http.problems import (
+    ERROR_FORMATS_STATE,
+    ErrorFormatter,
+    install_problem_handlers,
+)
 
 API_PREFIX = "/api/v1"
 DOCS_PATH = f"{API_PREFIX}/docs"
@@ -42,6 +47,12 @@ class HttpAppSpec:
     extra_state: dict[str, Any] = field(default_factory=dict)
     #: (middleware class, options) run inside CORS and outside the body limit, e.g. rate limits
     middleware: Sequence[tuple[type[Any], dict[str, Any]]] = ()
+    #: routers served at the root instead of under /api/v1: compatibility surfaces that must
+    #: keep another API's paths (e.g. /v2/...)
+    root_routers: Sequence[APIRouter] = ()
+    #: (path prefix, formatter): errors under the prefix take the formatter's shape instead of
+    #: problem+json
+    error_formats: Sequence[tuple[str, ErrorFormatter]] = ()
 
 
 def operation_id(route: APIRoute) -> str:
@@ -64,6 +75,10 @@ def build_http_app(spec: HttpAppSpec) -> FastAPI:
         setattr(app.state, key, value)
     for router in spec.routers:
         app.include_router(router, prefix=API_PREFIX)
+    for router in spec.root_routers:
+        app.include_router(router)
+    formats = sorted(spec.error_formats, key=lambda pair: len(pair[0]), reverse=True)
+    setattr(app.state, ERROR_FORMATS_STATE, tuple(formats))
     install_problem_handlers(app)
     _install_docs(app)
 

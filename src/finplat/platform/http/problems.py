@@ -2,12 +2,16 @@
 
 Clients branch on `code`; `title` and `detail` are for people. A 500 says only that something
 failed and which request it was: internals go to the log, not to the caller.
+
+A compatibility surface that must answer in another API's error shape registers an
+`ErrorFormatter` for its path prefix (`HttpAppSpec.error_formats`); every handler here, and
+the rate-limit middleware, render errors under that prefix with it instead.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -15,6 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import Scope
 
 from finplat.kernel import errors
 from finplat.platform.observability import current_request_id
@@ -22,6 +28,12 @@ from finplat.platform.observability import current_request_id
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+#: Renders an error as (status, stable code, message for people) -> response. The caller adds
+#: the headers the error needs (Retry-After, WWW-Authenticate) to whatever it returns.
+ErrorFormatter = Callable[[int, str, str], Response]
+#: The `app.state` attribute holding the (path prefix, formatter) pairs, longest prefix first.
+ERROR_FORMATS_STATE = "error_formats"
 
 DOMAIN_STATUS: Sequence[tuple[type[errors.DomainError], int]] = (
     (errors.InvalidInput, 422),
@@ -97,6 +109,42 @@ class ProblemException(Exception):
         self.extra = extra
 
 
+def _under(path: str, prefix: str) -> bool:
+    """A prefix covers itself and the paths below it, not siblings ("/v2" but not "/v2x")."""
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def formatter_for(scope: Scope) -> ErrorFormatter | None:
+    """The formatter registered for the request's path, if any (the longest prefix wins)."""
+    app = scope.get("app")
+    formats: Sequence[tuple[str, ErrorFormatter]] = getattr(
+        getattr(app, "state", None), ERROR_FORMATS_STATE, ()
+    )
+    path = str(scope.get("path", ""))
+    return next((render for prefix, render in formats if _under(path, prefix)), None)
+
+
+def error_response(
+    scope: Scope,
+    status: int,
+    code: str,
+    detail: str | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The error for this request: in the shape registered for its path, else problem+json."""
+    render = formatter_for(scope)
+    if render is None:
+        return problem_response(
+            status, code, detail, instance=scope.get("path"), extra=extra, headers=headers
+        )
+    response = render(status, code, detail or HTTPStatus(status).phrase)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def status_for(error: errors.DomainError) -> int:
     for kind, status in DOMAIN_STATUS:
         if isinstance(error, kind):
@@ -111,65 +159,58 @@ def _location(loc: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
-async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
     problems = exc.errors()
     if any(p.get("type") == "json_invalid" for p in problems):
-        return problem_response(
-            400, "malformed_json", "The request body is not valid JSON.", instance=request.url.path
+        return error_response(
+            request.scope, 400, "malformed_json", "The request body is not valid JSON."
         )
     # The offending input is not echoed: it may be a password or a tax id.
     details = [
         {"field": _location(p.get("loc", ())), "message": p.get("msg", ""), "type": p.get("type")}
         for p in problems
     ]
-    return problem_response(
+    return error_response(
+        request.scope,
         422,
         "validation_error",
         "The request has invalid or unknown fields.",
-        instance=request.url.path,
         extra={"errors": details},
     )
 
 
-async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101
     code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(
-        exc.status_code, code, detail, instance=request.url.path, headers=exc.headers
-    )
+    return error_response(request.scope, exc.status_code, code, detail, headers=exc.headers)
 
 
-async def _on_domain(request: Request, exc: Exception) -> JSONResponse:
+async def _on_domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.DomainError)  # noqa: S101
     extra = {"details": dict(exc.details)} if exc.details else None
     status = status_for(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="finplat"'} if status == 401 else None
-    return problem_response(
-        status, exc.code, exc.message, instance=request.url.path, extra=extra, headers=headers
+    return error_response(
+        request.scope, status, exc.code, exc.message, extra=extra, headers=headers
     )
 
 
-async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemException)  # noqa: S101
-    return problem_response(
-        exc.status,
-        exc.code,
-        exc.detail,
-        instance=request.url.path,
-        extra=exc.extra,
-        headers=exc.headers,
+    return error_response(
+        request.scope, exc.status, exc.code, exc.detail, extra=exc.extra, headers=exc.headers
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(
+    return error_response(
+        request.scope,
         500,
         "internal_error",
         "The server failed to handle this request; quote the request id when reporting it.",
-        instance=request.url.path,
     )
 
 

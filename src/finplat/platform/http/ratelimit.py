@@ -15,7 +15,7 @@ from datetime import timedelta
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from finplat.platform.http.problems import problem_response
+from finplat.platform.http.problems import error_response
 from finplat.platform.ratelimit import Decision, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -101,17 +101,17 @@ class RateLimitMiddleware:
             if self.fail_open:
                 await self.app(scope, receive, send)
                 return
-            await problem_response(503, "unavailable", "Rate limiting is unavailable.")(
+            await error_response(scope, 503, "unavailable", "Rate limiting is unavailable.")(
                 scope, receive, send
             )
             return
         headers = rate_limit_headers(decision)
         if not decision.allowed:
-            response = problem_response(
+            response = error_response(
+                scope,
                 429,
                 "rate_limited",
                 f"Too many requests; retry after {headers['Retry-After']} seconds.",
-                instance=scope.get("path"),
                 headers=headers,
             )
             await response(scope, receive, send)
