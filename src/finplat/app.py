@@ -327,6 +327,8 @@ def create_app(
         version=__version__,
         description="Self-hostable financial services platform.",
         routers=_routers(runtime),
+        root_routers=marketdata.marketdata_root_routers() if role.serves_api else (),
+        error_formats=marketdata.ALPACA_ERROR_FORMATS,
         lifespan=lifespan,
         cors_allow_origins=settings.cors_allow_origins,
         max_request_body_bytes=settings.max_request_body_bytes,

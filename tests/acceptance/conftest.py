@@ -18,14 +18,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
 
 from finplat.app import Platform, build_platform, create_app
 from finplat.identity import ApiKeyScope
 from finplat.identity.accounts import create_user
 from finplat.identity.apikeys import create_key_for_email
 from finplat.kernel import ManualClock
-from finplat.marketdata.api import alpaca_data
 from finplat.marketdata.bars import save_bars
 from finplat.marketdata.domain import (
     AssetClass,
@@ -179,14 +177,6 @@ class Live:
         ]
 
 
-def mounted(app: FastAPI) -> FastAPI:
-    """The app with the Alpaca-compatible surface, mounted here until `create_app` does."""
-    if not any(getattr(route, "path", "") == "/v2/stocks/bars" for route in app.routes):
-        app.include_router(alpaca_data.router)
-        app.state.error_formats = alpaca_data.ALPACA_ERROR_FORMATS
-    return app
-
-
 async def _seed(platform: Platform, live: Live) -> None:
     async with platform.uows() as uow:
         for instrument in (*INSTRUMENTS, BITCOIN):
@@ -233,7 +223,7 @@ class ServerThread(threading.Thread):
         platform.marketdata.provider = SilentProvider()
         await upgrade(platform.database)
         await _seed(platform, self.live)
-        app = mounted(create_app(self.settings, platform=platform))
+        app = create_app(self.settings, platform=platform)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
         serving = asyncio.create_task(self.server.serve(sockets=[self.sock]))

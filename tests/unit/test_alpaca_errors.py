@@ -119,11 +119,6 @@ async def test_framework_errors_under_the_prefix_take_alpacas_shape(
     assert_alpaca(await client.post("/v2/probe/ok"), 405, 40510000, "Method Not Allowed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RequestContextMiddleware's crash guard (middleware.py) still renders problem+json; "
-    "it should answer with problems.error_response(scope, 500, ...)",
-)
 async def test_a_crash_under_the_prefix_says_nothing_of_the_internals(
     client: httpx.AsyncClient,
 ) -> None:

@@ -5,7 +5,11 @@ This package is its public face: other domains import only from here. Trading re
 instruments, the latest quote and the calendar; portfolio reads bars and quotes.
 """
 
-from finplat.marketdata.api import marketdata_routers
+from finplat.marketdata.api import (
+    ALPACA_ERROR_FORMATS,
+    marketdata_root_routers,
+    marketdata_routers,
+)
 from finplat.marketdata.bars import latest_bars, read_bars
 from finplat.marketdata.calendars import TradingCalendar, calendar_for
 from finplat.marketdata.context import HistoryPolicy, MarketDataKit
@@ -32,6 +36,7 @@ from finplat.marketdata.service import (
 from finplat.marketdata.setup import ProviderNotConfigured, build_marketdata_kit
 
 __all__ = [
+    "ALPACA_ERROR_FORMATS",
     "AssetClass",
     "BackfillSummary",
     "Bar",
@@ -54,6 +59,7 @@ __all__ = [
     "get_instrument",
     "latest_bars",
     "list_instruments",
+    "marketdata_root_routers",
     "marketdata_routers",
     "read_bars",
     "seed_instruments",

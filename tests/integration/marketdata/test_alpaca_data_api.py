@@ -15,14 +15,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from finplat.app import Platform, build_platform, create_app
 from finplat.identity import ApiKeyScope
 from finplat.identity.accounts import create_user
 from finplat.identity.apikeys import create_key_for_email
 from finplat.kernel import ManualClock
-from finplat.marketdata.api import alpaca_data
 from finplat.marketdata.bars import save_bars
 from finplat.marketdata.domain import AssetClass, Bar, Instrument, Quote, Timeframe, Trade
 from finplat.marketdata.instruments import upsert_instrument
@@ -126,14 +124,6 @@ class Api:
         return response.json()
 
 
-def mounted(app: FastAPI) -> FastAPI:
-    """The app with the Alpaca-compatible surface, mounted here until `create_app` does."""
-    if not any(getattr(route, "path", "") == "/v2/stocks/bars" for route in app.routes):
-        app.include_router(alpaca_data.router)
-        app.state.error_formats = alpaca_data.ALPACA_ERROR_FORMATS
-    return app
-
-
 async def seed(platform: Platform) -> None:
     kit = platform.marketdata
     async with platform.uows() as uow:
@@ -174,7 +164,7 @@ async def api(
         await seed(platform)
         headers = await _key(platform, ApiKeyScope.DATA)
         # No lifespan: the live feed stays off, so the cache and bars hold only the seed.
-        app = mounted(create_app(settings, platform=platform))
+        app = create_app(settings, platform=platform)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield Api(http, platform, headers)

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from finplat.kernel import uuid7
 from finplat.platform.http.metrics import HttpMetrics
-from finplat.platform.http.problems import problem_response
+from finplat.platform.http.problems import error_response
 from finplat.platform.observability import request_id_var
 
 access_log = logging.getLogger("finplat.access")
@@ -83,11 +83,11 @@ class RequestContextMiddleware:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if response_started:
                 raise
-            response = problem_response(
+            response = error_response(
+                scope,
                 500,
                 "internal_error",
                 "The server failed to handle this request; quote the request id when reporting it.",
-                instance=scope.get("path"),
             )
             await response(scope, receive, send_with_id)
         finally:
@@ -183,13 +183,13 @@ class BodySizeLimitMiddleware:
         declared = _header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await problem_response(400, "bad_request", "Invalid Content-Length.")(
+                await error_response(scope, 400, "bad_request", "Invalid Content-Length.")(
                     scope, receive, send
                 )
                 return
             if int(declared) > limit:
-                await problem_response(
-                    413, "payload_too_large", f"The request body exceeds {limit} bytes."
+                await error_response(
+                    scope, 413, "payload_too_large", f"The request body exceeds {limit} bytes."
                 )(scope, receive, send)
                 return
         await self.app(scope, _counting(receive, limit), send)
