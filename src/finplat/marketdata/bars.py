@@ -14,8 +14,8 @@ from finplat.marketdata.domain import Bar, Timeframe, from_nanos, to_nanos
 from finplat.marketdata.store import bars
 from finplat.platform.db.schema import UtcDateTime
 
-#: Rows per INSERT statement (SQLite allows 32,766 bound parameters; a bar has 12).
-_CHUNK = 2000
+#: Rows per executemany call.
+_CHUNK = 5000
 
 
 def _row(bar: Bar) -> dict[str, Any]:
@@ -48,26 +48,29 @@ def bar_from_row(row: Any) -> Bar:
     )
 
 
+def _upsert(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(bars)
+    return statement.on_conflict_do_update(
+        index_elements=[bars.c.symbol, bars.c.timeframe, bars.c.start],
+        set_={name: statement.excluded[name] for name in _VALUES},
+    )
+
+
+_VALUES = ("open", "high", "low", "close", "volume", "trade_count", "vwap")
+_UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
+
+
 async def save_bars(session: AsyncSession, items: Sequence[Bar]) -> int:
     """Insert bars, replacing any stored bar of the same symbol, timeframe and start (a bar
     still forming is saved again as it grows). Returns how many were written."""
     if not items:
         return 0
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [_row(bar) for bar in items]
+    # one statement compiled once, sent as executemany (batched by the driver)
     for first in range(0, len(rows), _CHUNK):
-        statement = insert(bars).values(rows[first : first + _CHUNK])
-        excluded = statement.excluded
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[bars.c.symbol, bars.c.timeframe, bars.c.start],
-                set_={
-                    name: excluded[name]
-                    for name in ("open", "high", "low", "close", "volume", "trade_count", "vwap")
-                },
-            )
-        )
+        await session.execute(_UPSERTS[dialect], rows[first : first + _CHUNK])
     return len(rows)
 
 

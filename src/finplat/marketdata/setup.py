@@ -12,6 +12,10 @@ from finplat.marketdata.context import HistoryPolicy, MarketDataKit
 from finplat.marketdata.domain import Instrument
 from finplat.marketdata.hub import StreamHub
 from finplat.marketdata.providers import MarketDataProvider
+from finplat.marketdata.providers.alpaca import AlpacaProvider
+from finplat.marketdata.providers.failover import FailoverFeed
+from finplat.marketdata.providers.replay import ReplayProvider
+from finplat.marketdata.providers.simulated import SimulatedProvider
 from finplat.platform.db import UnitOfWorkFactory
 from finplat.platform.settings import Settings
 
@@ -23,11 +27,6 @@ class ProviderNotConfigured(ValueError):
 def build_provider(
     name: str, settings: Settings, instruments: Sequence[Instrument], clock: Clock
 ) -> MarketDataProvider:
-    # imported here while the provider modules land (see the coordinator's next commit)
-    from finplat.marketdata.providers.alpaca import AlpacaProvider  # noqa: PLC0415
-    from finplat.marketdata.providers.replay import ReplayProvider  # noqa: PLC0415
-    from finplat.marketdata.providers.simulated import SimulatedProvider  # noqa: PLC0415
-
     if name == "simulated":
         return SimulatedProvider(
             instruments,
@@ -71,8 +70,6 @@ def build_marketdata_kit(
         if settings.marketdata_secondary == "none":
             return primary
         secondary = build_provider(settings.marketdata_secondary, settings, instruments, clock)
-        from finplat.marketdata.providers.failover import FailoverFeed  # noqa: PLC0415
-
         return FailoverFeed(
             primary,
             secondary,
