@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from finplat.kernel import ManualClock
+from finplat.marketdata.calendars import calendar_for
 from finplat.marketdata.domain import (
     AssetClass,
     Bar,
@@ -425,6 +426,20 @@ async def test_a_calendar_decides_the_sessions_of_equities() -> None:
 
 
 async def test_equities_do_not_tick_while_their_market_is_closed_but_crypto_does() -> None:
-    simulated = provider(ManualClock(MONDAY_OPEN), calendar_for=lambda _: Closed())
-    ticks = await take(simulated.stream(SYMBOLS), 50)
-    assert {tick.symbol for tick in ticks} == {"BTC/USD", "ETH/USD"}
+    saturday = datetime(2026, 1, 10, 15, 0, tzinfo=UTC)
+    simulated = provider(ManualClock(saturday), calendar_for=calendar_for)
+    ticks = await take(simulated.stream(SYMBOLS), 60)
+    crypto = {"BTC/USD", "ETH/USD"}
+    # one last quote for each closed market, in the first pass only, so clients have a
+    # price at night; after that only crypto moves
+    closed = [(n, tick) for n, tick in enumerate(ticks) if tick.symbol not in crypto]
+    assert sorted(tick.symbol for _, tick in closed) == sorted(set(SYMBOLS) - crypto)
+    assert all(isinstance(tick, Quote) for _, tick in closed)
+    assert max(n for n, _ in closed) < 2 * len(SYMBOLS)
+    assert {tick.symbol for tick in ticks[2 * len(SYMBOLS) :]} == crypto
+    (last_day,) = await simulated.bars(
+        "AAPL", Timeframe.DAY, saturday - timedelta(days=1, hours=15), saturday
+    )
+    aapl_quote = next(tick for _, tick in closed if tick.symbol == "AAPL")
+    assert isinstance(aapl_quote, Quote)
+    assert aapl_quote.bid_price <= last_day.close <= aapl_quote.ask_price

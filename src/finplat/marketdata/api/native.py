@@ -40,6 +40,15 @@ router = APIRouter(prefix="/marketdata", tags=["marketdata"])
 
 Reader = Annotated[Principal, require(Permission.MARKETDATA_READ)]
 MAX_BARS = 10_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+_CENTS = Decimal("0.01")
+
+
+def _price(value: Decimal) -> Decimal:
+    """Prices read as money: at least two decimals (242 -> 242.00), never rounded."""
+    return value.quantize(_CENTS) if value.as_tuple().exponent > -2 else value  # type: ignore[operator]
 
 
 def _kit(request: Request) -> MarketDataKit:
@@ -105,13 +114,13 @@ class BarOut(BaseModel):
     def of(cls, bar: Bar) -> BarOut:
         return cls(
             start=bar.start,
-            open=bar.open,
-            high=bar.high,
-            low=bar.low,
-            close=bar.close,
+            open=_price(bar.open),
+            high=_price(bar.high),
+            low=_price(bar.low),
+            close=_price(bar.close),
             volume=bar.volume,
             trade_count=bar.trade_count,
-            vwap=bar.vwap,
+            vwap=_price(bar.vwap),
         )
 
 
@@ -133,9 +142,9 @@ class QuoteOut(BaseModel):
     @classmethod
     def of(cls, quote: Quote) -> QuoteOut:
         return cls(
-            bid_price=quote.bid_price,
+            bid_price=_price(quote.bid_price),
             bid_size=quote.bid_size,
-            ask_price=quote.ask_price,
+            ask_price=_price(quote.ask_price),
             ask_size=quote.ask_size,
             timestamp=quote.timestamp,
             stale=quote.stale,
@@ -149,7 +158,7 @@ class TradeOut(BaseModel):
 
     @classmethod
     def of(cls, trade: Trade) -> TradeOut:
-        return cls(price=trade.price, size=trade.size, timestamp=trade.timestamp)
+        return cls(price=_price(trade.price), size=trade.size, timestamp=trade.timestamp)
 
 
 class SnapshotOut(BaseModel):
@@ -229,27 +238,40 @@ async def get_bars_route(
     _principal: Reader,
     kit: Kit,
     timeframe: Annotated[str, Query(description="1Min, 1Hour or 1Day")] = "1Day",
-    start: datetime | None = None,
+    start: Annotated[
+        datetime | None,
+        Query(description="without it, the most recent `limit` bars before `end`, unpaged"),
+    ] = None,
     end: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_BARS)] = 1000,
     page_token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> BarsOut:
     frame = Timeframe.parse(timeframe)
-    now = kit.clock.now()
-    until = _aware(end, now + frame.length)
-    since = _aware(start, until - timedelta(days=365 if frame is Timeframe.DAY else 5))
+    until = _aware(end, kit.clock.now() + frame.length)
+    latest = start is None and page_token is None
+    since = _aware(start, EPOCH)
     if since >= until:
         raise InvalidInput("start must be before end", code="invalid_range")
     async with kit.uows(read_only=True) as uow:
         instrument = await get_instrument(uow, symbol.upper())
         after = (instrument.symbol, _read_token(page_token)) if page_token else None
         found = await read_bars(
-            uow.session, [instrument.symbol], frame, since, until, limit=limit + 1, after=after
+            uow.session,
+            [instrument.symbol],
+            frame,
+            since,
+            until,
+            limit=limit if latest else limit + 1,
+            after=after,
+            descending=latest,
         )
+    if latest:
+        found.reverse()
     live = kit.live.current(instrument.symbol, frame)
-    if live is not None and since <= live.start < until and len(found) <= limit:
+    if live is not None and since <= live.start < until and (latest or len(found) <= limit):
         found = [b for b in found if b.start != live.start] + [live]
-    more = len(found) > limit
+        found = found[-limit:] if latest else found
+    more = not latest and len(found) > limit
     page = found[:limit]
     return BarsOut(
         symbol=instrument.symbol,
@@ -267,8 +289,14 @@ async def get_snapshot_route(symbol: str, _principal: Reader, kit: Kit) -> Snaps
     last = snap.latest_trade.price if snap.latest_trade else None
     if last is None and snap.daily_bar is not None:
         last = snap.daily_bar.close
-    previous = snap.previous_daily_bar.close if snap.previous_daily_bar else None
-    change = last - previous if last is not None and previous else None
+    # the change is against the last close before today: the daily bar itself when no
+    # trade has formed today's bar yet (before the open, or at night)
+    today = Timeframe.DAY.bucket(kit.clock.now(), instrument.timezone)
+    reference = snap.daily_bar
+    if reference is None or reference.start >= today:
+        reference = snap.previous_daily_bar
+    previous = reference.close if reference else None
+    change = _price(last - previous) if last is not None and previous else None
     percent = (
         (change * 100 / previous).quantize(Decimal("0.01"))
         if change is not None and previous

@@ -832,7 +832,8 @@ class SimulatedProvider:
 
     def stream(self, symbols: Sequence[str]) -> AsyncIterator[Tick]:
         """Every tick interval, a quote for each symbol whose market is open and, for some, a
-        trade; it never ends by itself."""
+        trade; first, one quote for each symbol whose market is closed. It never ends by
+        itself."""
         worlds = [self._world(symbol) for symbol in symbols]
         return self._ticks(worlds)
 
@@ -843,6 +844,7 @@ class SimulatedProvider:
             seed = _hash64(self._seed, world.instrument.symbol, "stream", started)
             rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
             lives.append(_Live(world, rng, self.name))
+        first = True
         while True:
             now = self._clock.now()
             for live in lives:
@@ -850,6 +852,15 @@ class SimulatedProvider:
                 if calendar is None or calendar.is_open(now):
                     for tick in live.tick(now):
                         yield tick
+                elif first:
+                    # a closed market still has a last quote (around its closing price), so
+                    # a client that connects at night sees prices, though they do not move
+                    try:
+                        closing = next(live.tick(now))
+                    except InvalidMarketData:  # no session in the lookback window
+                        continue
+                    yield closing
+            first = False
             await self._sleep(self._interval)
 
     async def bars(
