@@ -173,7 +173,7 @@ class Platform:
             with suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
         await self.bus.stop()
-        await self.marketdata.cache.aclose()
+        await self.marketdata.aclose()
         await self.limiter.aclose()
         await self.database.dispose()
 

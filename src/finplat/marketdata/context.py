@@ -46,6 +46,13 @@ class MarketDataKit:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def aclose(self) -> None:
+        """Release the cache's connection and the provider's (an HTTP client for Alpaca)."""
+        close = getattr(self.provider, "aclose", None)
+        if close is not None:
+            await close()
+        await self.cache.aclose()
+
     def provider_for(self, instruments: Sequence[Instrument]) -> MarketDataProvider:
         if self.provider is None:
             self.provider = self.provider_factory(instruments)

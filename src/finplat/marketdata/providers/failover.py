@@ -58,6 +58,13 @@ class FailoverFeed:
     def active(self) -> str:
         return self._active.name
 
+    async def aclose(self) -> None:
+        """Close both providers' connections (those that hold any)."""
+        for provider in (self._primary, self._secondary):
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                await close()
+
     def stream(self, symbols: Sequence[str]) -> AsyncIterator[Tick]:
         return self._ticks(list(symbols))
 
