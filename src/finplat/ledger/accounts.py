@@ -62,8 +62,15 @@ def customer_code(owner_id: uuid.UUID, kind: AccountKind, asset: Asset) -> str:
     return f"customer:{owner_id}:{kind.value}:{asset.code}"
 
 
-def platform_code(kind: AccountKind, asset: Asset) -> str:
-    return f"platform:{kind.value}:{asset.code}"
+#: The book of real money; paper trading keeps its own platform accounts (book "paper"), so
+#: paper and real money never meet in one account.
+LIVE_BOOK = "live"
+
+
+def platform_code(kind: AccountKind, asset: Asset, book: str = LIVE_BOOK) -> str:
+    if book == LIVE_BOOK:
+        return f"platform:{kind.value}:{asset.code}"
+    return f"platform:{book}:{kind.value}:{asset.code}"
 
 
 async def by_code(uow: UnitOfWork, code: str) -> Account | None:
@@ -81,10 +88,16 @@ async def by_id(uow: UnitOfWork, account_id: uuid.UUID) -> Account:
 
 
 async def open_account(
-    uow: UnitOfWork, *, kind: AccountKind, asset: Asset, owner_id: uuid.UUID | None = None
+    uow: UnitOfWork,
+    *,
+    kind: AccountKind,
+    asset: Asset,
+    owner_id: uuid.UUID | None = None,
+    book: str = LIVE_BOOK,
 ) -> Account:
-    """The account for (owner, kind, asset), created the first time it is asked for."""
-    code = customer_code(owner_id, kind, asset) if owner_id else platform_code(kind, asset)
+    """The account for (owner, kind, asset), created the first time it is asked for; a
+    platform account (no owner) belongs to a `book` (live money, or paper)."""
+    code = customer_code(owner_id, kind, asset) if owner_id else platform_code(kind, asset, book)
     found = await by_code(uow, code)
     if found is not None:
         return found
