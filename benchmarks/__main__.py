@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from benchmarks import auth, ledger, outbox, screening
+from benchmarks import auth, ledger, marketdata, outbox, screening
 
 
 def main() -> None:
@@ -18,7 +18,12 @@ def main() -> None:
     parser.add_argument("--screenings", type=int, default=5000, help="queries for screening")
     parser.add_argument("--transfers", type=int, default=1000, help="transfers per ledger run")
     parser.add_argument(
-        "--only", choices=["all", "outbox", "auth", "screening", "ledger"], default="all"
+        "--ticks", type=int, default=2000, help="trades per market data throughput phase"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["all", "outbox", "auth", "screening", "ledger", "marketdata"],
+        default="all",
     )
     args = parser.parse_args()
     parser_only = args.only
@@ -30,6 +35,8 @@ def main() -> None:
         screening.run(args.screenings)
     if parser_only in {"all", "ledger"}:
         asyncio.run(ledger.run(args.transfers))
+    if parser_only in {"all", "marketdata"}:
+        marketdata.run(args.ticks)
 
 
 if __name__ == "__main__":
