@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 
 from finplat.kernel import BusinessRuleViolation, InvalidInput
@@ -253,10 +253,22 @@ def _reject(message: str, code: str) -> OrderRejected:
     return OrderRejected(message, code=code)
 
 
-def _positive_on(value: Decimal, step: Decimal, what: str, code: str) -> None:
+def _positive(value: Decimal, what: str, code: str) -> None:
     if not value.is_finite() or value <= 0:
         raise _reject(f"{what} must be positive", f"invalid_{code}")
-    if value % step != 0:
+
+
+def _on_grid(value: Decimal, step: Decimal, what: str, code: str) -> bool:
+    try:
+        return value % step == 0
+    except InvalidOperation:
+        # the quotient needs more digits than the decimal context has: no real order is that big
+        raise _reject(f"{what} {value} is too large", f"invalid_{code}") from None
+
+
+def _positive_on(value: Decimal, step: Decimal, what: str, code: str) -> None:
+    _positive(value, what, code)
+    if not _on_grid(value, step, what, code):
         raise _reject(f"{what} {value} is not a multiple of {step}", f"{code}_off_grid")
 
 
@@ -285,15 +297,17 @@ def _check_size(request: OrderRequest, grid: Grid) -> None:
             raise _reject(f"{grid.symbol} is not fractionable", "not_fractionable")
         return
     assert request.qty is not None  # noqa: S101 - checked above
-    step = grid.lot_size if grid.fractionable else max(grid.lot_size, Decimal(1))
-    if request.qty % 1 != 0 and not grid.fractionable:
+    _positive(request.qty, "qty", "qty")
+    whole = _on_grid(request.qty, Decimal(1), "qty", "qty")
+    if not whole and not grid.fractionable:
         raise _reject(f"{grid.symbol} trades in whole units only", "not_fractionable")
+    step = grid.lot_size if grid.fractionable else max(grid.lot_size, Decimal(1))
     _positive_on(request.qty, step, "qty", "qty")
     if request.qty < grid.min_order_size:
         raise _reject(
             f"the smallest order for {grid.symbol} is {grid.min_order_size}", "qty_too_small"
         )
-    fractional = request.qty % 1 != 0
+    fractional = not whole
     if fractional and not grid.crypto and request.time_in_force is not TimeInForce.DAY:
         raise _reject("fractional orders must be day orders", "fractional_shape")
 
@@ -316,7 +330,8 @@ def _check_prices(request: OrderRequest, grid: Grid) -> None:
             raise _reject("a trailing stop needs trail_price or trail_percent", "trail_shape")
         if request.trail_price is not None:
             _positive_on(request.trail_price, grid.tick_size, "trail_price", "price")
-        if request.trail_percent is not None and not (0 < request.trail_percent < 100):
+        percent = request.trail_percent
+        if percent is not None and not (percent.is_finite() and 0 < percent < 100):
             raise _reject("trail_percent must be between 0 and 100", "trail_shape")
     elif any(t is not None for t in trails):
         raise _reject("only trailing stops take trail_price or trail_percent", "trail_shape")

@@ -85,6 +85,13 @@ def order_value(request: OrderRequest, market: Market, limits: RiskLimits) -> De
     return request.qty * reference_price(request, market, limits)
 
 
+def _units(request: OrderRequest, market: Market, limits: RiskLimits) -> Decimal:
+    """The quantity the order moves: its qty, or its notional at the reference price."""
+    if request.qty is not None:
+        return request.qty
+    return order_value(request, market, limits) / reference_price(request, market, limits)
+
+
 def check_order(
     request: OrderRequest,
     account: AccountView,
@@ -162,7 +169,9 @@ def _check_position(
     request: OrderRequest, account: AccountView, market: Market, limits: RiskLimits
 ) -> None:
     if request.side is Side.BUY:
-        if account.state is AccountTradingState.REDUCE_ONLY and account.position_qty >= 0:
+        reduce_only = account.state is AccountTradingState.REDUCE_ONLY
+        # buying back more than the short would open a long: that is no reduction
+        if reduce_only and _units(request, market, limits) > -account.position_qty:
             raise _deny("this account may only reduce its positions", "reduce_only")
         if account.restricted:
             raise _deny(
@@ -177,10 +186,7 @@ def _check_position(
                 "insufficient_buying_power",
             )
         return
-    qty = request.qty
-    if qty is None:  # a notional sell: sized at the bid
-        qty = order_value(request, market, limits) / reference_price(request, market, limits)
-    if qty <= account.sellable_qty:
+    if _units(request, market, limits) <= account.sellable_qty:
         return
     if account.state is AccountTradingState.REDUCE_ONLY:
         raise _deny("this account may only reduce its positions", "reduce_only")
