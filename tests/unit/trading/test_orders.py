@@ -29,6 +29,7 @@ from finplat.trading.domain.orders import (
     TimeInForce,
     check_request,
     next_status,
+    normalized,
 )
 
 D = Decimal
@@ -52,7 +53,6 @@ EXPECTED: dict[OrderStatus, dict[OrderEvent, OrderStatus]] = {
         E.ACTIVATED: S.NEW,
         E.CANCELED: S.CANCELED,
         E.EXPIRED: S.EXPIRED,
-        E.PENDING_REPLACE: S.PENDING_REPLACE,
         E.REPLACED: S.REPLACED,
     },
     S.NEW: {**dict(_WORKING), E.TRIGGERED: S.NEW},
@@ -63,6 +63,7 @@ EXPECTED: dict[OrderStatus, dict[OrderEvent, OrderStatus]] = {
         E.CANCELED: S.CANCELED,
         E.EXPIRED: S.EXPIRED,
         E.CANCEL_REJECTED: S.NEW,
+        E.TRIGGERED: S.PENDING_CANCEL,
     },
     S.PENDING_REPLACE: {
         E.PARTIAL_FILL: S.PENDING_REPLACE,
@@ -71,6 +72,7 @@ EXPECTED: dict[OrderStatus, dict[OrderEvent, OrderStatus]] = {
         E.REPLACE_REJECTED: S.NEW,
         E.CANCELED: S.CANCELED,
         E.EXPIRED: S.EXPIRED,
+        E.TRIGGERED: S.PENDING_REPLACE,
     },
     S.FILLED: {},
     S.CANCELED: {},
@@ -195,7 +197,8 @@ def test_spellings_are_alpacas() -> None:
     assert {t.value for t in OrderType} == {t.value for t in alpaca.OrderType}
     assert {c.value for c in OrderClass} == {c.value for c in alpaca.OrderClass} - {"mleg"}
     assert {t.value for t in TimeInForce} - {t.value for t in alpaca.TimeInForce} == {"gtd"}
-    internal = {"held", "activated", "triggered", "cancel_rejected", "replace_rejected"}
+    # alpaca-py's TradeEvent lacks the two rejections Alpaca's stream documents
+    internal = {"held", "activated", "triggered", "order_cancel_rejected", "order_replace_rejected"}
     assert {e.value for e in OrderEvent} - {e.value for e in alpaca.TradeEvent} == internal
 
 
@@ -498,10 +501,11 @@ def test_notional_orders_are_market_orders_for_the_day(changes: dict[str, Any]) 
     assert rejection(request(qty=None, notional=D(100), **changes)) == "notional_shape"
 
 
-def test_crypto_notional_is_gtc_too_but_not_ioc() -> None:
+def test_crypto_notional_is_gtc_or_ioc() -> None:
     crypto = {"symbol": "BTC/USD", "qty": None, "notional": D(100)}
     check_request(request(**crypto, time_in_force=TimeInForce.GTC), CRYPTO)
-    assert rejection(request(**crypto, time_in_force=TimeInForce.IOC), CRYPTO) == "notional_shape"
+    check_request(request(**crypto, time_in_force=TimeInForce.IOC), CRYPTO)
+    assert rejection(request(**crypto, time_in_force=TimeInForce.DAY), CRYPTO) == "notional_shape"
     limited = request(**crypto, time_in_force=TimeInForce.GTC, type=OrderType.LIMIT)
     assert rejection(replace(limited, limit_price=D(1)), CRYPTO) == "notional_shape"
 
@@ -826,3 +830,76 @@ def test_take_profit_is_on_the_profitable_side_of_the_stop(
         check_request(req, EQUITY)
     else:
         assert rejection(req) == "order_class_shape"
+
+
+# --- rules added after the review -------------------------------------------------------------
+
+
+def test_an_oco_may_leave_its_limit_to_the_take_profit() -> None:
+    implied = normalized(oco(limit_price=None))
+    assert implied.limit_price == D("110.00")
+    check_request(implied, EQUITY)
+    assert normalized(limit()) == limit()
+    assert rejection(oco(limit_price=D("109.00"))) == "order_class_shape"
+
+
+@pytest.mark.parametrize(
+    ("req", "code"),
+    [
+        (bracket(type=OrderType.LIMIT, limit_price=D("111.00")), "order_class_shape"),
+        (bracket(type=OrderType.LIMIT, limit_price=D("94.00")), "order_class_shape"),
+        (
+            bracket(
+                side=Side.SELL,
+                type=OrderType.LIMIT,
+                limit_price=D("100.00"),
+                take_profit=Leg(limit_price=D("90.00")),
+                stop_loss=Leg(stop_price=D("99.00")),
+            ),
+            "order_class_shape",
+        ),
+    ],
+    ids=["buy entry above its take-profit", "buy entry below its stop", "sell stop below entry"],
+)
+def test_a_limit_entry_lies_between_its_exits(req: OrderRequest, code: str) -> None:
+    assert rejection(req) == code
+
+
+def test_extended_hours_are_for_simple_whole_share_orders() -> None:
+    extended = {"extended_hours": True, "type": OrderType.LIMIT, "limit_price": D("100.00")}
+    check_request(limit(**extended), EQUITY)
+    assert rejection(limit(**extended, qty=D("1.5"))) == "extended_hours_shape"
+    assert rejection(bracket(**extended)) == "extended_hours_shape"
+
+
+def test_crypto_takes_market_limit_and_stop_limit_orders_only() -> None:
+    crypto = {"symbol": "BTC/USD", "qty": D("0.01"), "time_in_force": TimeInForce.GTC}
+    check_request(limit(**crypto, limit_price=D("90000.5")), CRYPTO)
+    stop = request(**crypto, type=OrderType.STOP, stop_price=D(90000))
+    assert rejection(stop, CRYPTO) == "order_type_not_allowed"
+    assert rejection(request(**{**crypto, "time_in_force": TimeInForce.FOK}), CRYPTO) == (
+        "time_in_force_not_allowed"
+    )
+
+
+def test_a_gtd_expiry_must_be_aware_and_ahead() -> None:
+    now = datetime(2026, 1, 5, 15, tzinfo=UTC)
+    gtd = limit(time_in_force=TimeInForce.GTD, expires_at=now + timedelta(days=1))
+    check_request(gtd, EQUITY, now=now)
+    with pytest.raises(OrderRejected, match="past"):
+        check_request(replace(gtd, expires_at=now), EQUITY, now=now)
+    with pytest.raises(OrderRejected, match="time zone"):
+        check_request(
+            replace(gtd, expires_at=datetime(2026, 1, 6, 15)),  # noqa: DTZ001 - the point
+            EQUITY,
+            now=now,
+        )
+
+
+def test_a_notional_order_completes_on_the_venues_final_fill() -> None:
+    notional = order(request=request(qty=None, notional=D(100)))
+    part = notional.filled(D("0.4"), D("100.00"), T0)
+    assert part.status is S.PARTIALLY_FILLED
+    done = part.filled(D("0.5999"), D("100.01"), T0, final=True)
+    assert done.status is S.FILLED
+    assert done.filled_qty == D("0.9999")

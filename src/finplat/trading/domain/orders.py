@@ -101,12 +101,12 @@ class OrderEvent(StrEnum):
     PARTIAL_FILL = "partial_fill"
     FILL = "fill"
     PENDING_CANCEL = "pending_cancel"
-    CANCEL_REJECTED = "cancel_rejected"
+    CANCEL_REJECTED = "order_cancel_rejected"
     CANCELED = "canceled"
     EXPIRED = "expired"
     REJECTED = "rejected"
     PENDING_REPLACE = "pending_replace"
-    REPLACE_REJECTED = "replace_rejected"
+    REPLACE_REJECTED = "order_replace_rejected"
     REPLACED = "replaced"
     TRIGGERED = "triggered"  # a stop reached its price and works as market or limit now
 
@@ -135,8 +135,7 @@ TRANSITIONS: dict[OrderStatus, dict[OrderEvent, OrderStatus]] = {
         _E.ACTIVATED: _S.NEW,
         _E.CANCELED: _S.CANCELED,
         _E.EXPIRED: _S.EXPIRED,
-        _E.PENDING_REPLACE: _S.PENDING_REPLACE,
-        _E.REPLACED: _S.REPLACED,
+        _E.REPLACED: _S.REPLACED,  # a held leg is not at a venue: replaced at once
     },
     _S.NEW: {**_WORKING, _E.TRIGGERED: _S.NEW},
     _S.PARTIALLY_FILLED: {**_WORKING, _E.TRIGGERED: _S.PARTIALLY_FILLED},
@@ -146,6 +145,7 @@ TRANSITIONS: dict[OrderStatus, dict[OrderEvent, OrderStatus]] = {
         _E.CANCELED: _S.CANCELED,
         _E.EXPIRED: _S.EXPIRED,
         _E.CANCEL_REJECTED: _S.NEW,  # back to working (the caller restores partially_filled)
+        _E.TRIGGERED: _S.PENDING_CANCEL,
     },
     _S.PENDING_REPLACE: {
         _E.PARTIAL_FILL: _S.PENDING_REPLACE,
@@ -154,6 +154,7 @@ TRANSITIONS: dict[OrderStatus, dict[OrderEvent, OrderStatus]] = {
         _E.REPLACE_REJECTED: _S.NEW,
         _E.CANCELED: _S.CANCELED,
         _E.EXPIRED: _S.EXPIRED,
+        _E.TRIGGERED: _S.PENDING_REPLACE,
     },
     _S.FILLED: {},
     _S.CANCELED: {},
@@ -272,14 +273,26 @@ def _positive_on(value: Decimal, step: Decimal, what: str, code: str) -> None:
         raise _reject(f"{what} {value} is not a multiple of {step}", f"{code}_off_grid")
 
 
-def check_request(request: OrderRequest, grid: Grid) -> None:
+def normalized(request: OrderRequest) -> OrderRequest:
+    """Fill in what clients may leave implied: an OCO's limit price is its take-profit's."""
+    if (
+        request.order_class is OrderClass.OCO
+        and request.limit_price is None
+        and request.take_profit is not None
+    ):
+        return replace(request, limit_price=request.take_profit.limit_price)
+    return request
+
+
+def check_request(request: OrderRequest, grid: Grid, *, now: datetime | None = None) -> None:
     """Refuse requests that no account could place: shapes, grids, and the combinations of
-    type, time in force and class that are allowed. Risk checks come after."""
+    type, time in force and class that are allowed. Risk checks come after. Call it on the
+    `normalized` request."""
     if not grid.tradable:
         raise _reject(f"{grid.symbol} is not tradable", "asset_not_tradable")
     _check_size(request, grid)
     _check_prices(request, grid)
-    _check_time_in_force(request, grid)
+    _check_time_in_force(request, grid, now)
     _check_class(request, grid)
 
 
@@ -288,11 +301,12 @@ def _check_size(request: OrderRequest, grid: Grid) -> None:
         raise _reject("give either qty or notional", "qty_or_notional")
     if request.notional is not None:
         _positive_on(request.notional, Decimal("0.01"), "notional", "notional")
-        if request.type is not OrderType.MARKET or request.time_in_force not in {
-            TimeInForce.DAY,
-            TimeInForce.GTC if grid.crypto else TimeInForce.DAY,
-        }:
-            raise _reject("notional orders must be market orders for the day", "notional_shape")
+        allowed = {TimeInForce.GTC, TimeInForce.IOC} if grid.crypto else {TimeInForce.DAY}
+        if request.type is not OrderType.MARKET or request.time_in_force not in allowed:
+            raise _reject(
+                "notional orders are market orders for the day (gtc or ioc for crypto)",
+                "notional_shape",
+            )
         if not grid.fractionable:
             raise _reject(f"{grid.symbol} is not fractionable", "not_fractionable")
         return
@@ -337,12 +351,12 @@ def _check_prices(request: OrderRequest, grid: Grid) -> None:
         raise _reject("only trailing stops take trail_price or trail_percent", "trail_shape")
 
 
-def _check_time_in_force(request: OrderRequest, grid: Grid) -> None:
+def _check_time_in_force(request: OrderRequest, grid: Grid, now: datetime | None) -> None:
     tif, kind = request.time_in_force, request.type
-    crypto_ok = {TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK}
-    notional_day = request.notional is not None and tif is TimeInForce.DAY
-    if grid.crypto and tif not in crypto_ok and not notional_day:
-        raise _reject("crypto orders are gtc, ioc or fok", "time_in_force_not_allowed")
+    if grid.crypto and tif not in {TimeInForce.GTC, TimeInForce.IOC}:
+        raise _reject("crypto orders are gtc or ioc", "time_in_force_not_allowed")
+    if grid.crypto and kind not in {OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_LIMIT}:
+        raise _reject("crypto orders are market, limit or stop_limit", "order_type_not_allowed")
     if tif in {TimeInForce.OPG, TimeInForce.CLS, TimeInForce.IOC, TimeInForce.FOK} and kind not in {
         OrderType.MARKET,
         OrderType.LIMIT,
@@ -354,6 +368,15 @@ def _check_time_in_force(request: OrderRequest, grid: Grid) -> None:
         raise _reject(
             "extended hours orders must be limit orders for the day", "extended_hours_shape"
         )
+    if request.extended_hours and request.order_class is not OrderClass.SIMPLE:
+        raise _reject("bracket, oco and oto orders trade in regular hours", "extended_hours_shape")
+    if request.extended_hours and request.qty is not None and request.qty % 1 != 0:
+        raise _reject("fractional orders trade in regular hours", "extended_hours_shape")
+    if request.expires_at is not None and now is not None:
+        if request.expires_at.tzinfo is None:
+            raise _reject("expires_at needs a time zone", "gtd_shape")
+        if request.expires_at <= now:
+            raise _reject("expires_at is in the past", "gtd_shape")
 
 
 def _check_class(request: OrderRequest, grid: Grid) -> None:
@@ -384,6 +407,37 @@ def _check_class(request: OrderRequest, grid: Grid) -> None:
     _check_legs(request, grid)
 
 
+def _check_entry_against_legs(request: OrderRequest) -> None:
+    """A limit entry sits between its exits: for a buy, the take-profit sells above it and
+    the stop-loss below it (the reverse for a sell). An OCO's limit is its take-profit."""
+    take, stop, cls, entry = (
+        request.take_profit,
+        request.stop_loss,
+        request.order_class,
+        request.limit_price,
+    )
+    if cls is OrderClass.OCO:
+        if take is not None and entry is not None and take.limit_price != entry:
+            raise _reject(
+                "an oco order's limit_price is its take_profit.limit_price", "order_class_shape"
+            )
+        return
+    if entry is None:
+        return
+    sells = request.side is Side.BUY  # the exits of a buy entry sell
+    take_price = take.limit_price if take is not None else None
+    stop_price = stop.stop_price if stop is not None else None
+    if take_price is not None and ((take_price <= entry) if sells else (take_price >= entry)):
+        raise _reject(
+            "take_profit.limit_price must be beyond the entry's limit_price", "order_class_shape"
+        )
+    if stop_price is not None and ((stop_price >= entry) if sells else (stop_price <= entry)):
+        raise _reject(
+            "stop_loss.stop_price must be on the losing side of the entry's limit_price",
+            "order_class_shape",
+        )
+
+
 def _check_legs(request: OrderRequest, grid: Grid) -> None:
     take, stop, cls = request.take_profit, request.stop_loss, request.order_class
     if take is not None:
@@ -396,6 +450,7 @@ def _check_legs(request: OrderRequest, grid: Grid) -> None:
         _positive_on(stop.stop_price, grid.tick_size, "stop_loss.stop_price", "price")
         if stop.limit_price is not None:
             _positive_on(stop.limit_price, grid.tick_size, "stop_loss.limit_price", "price")
+    _check_entry_against_legs(request)
     if take is not None and stop is not None:
         assert take.limit_price is not None  # noqa: S101 - checked above
         assert stop.stop_price is not None  # noqa: S101
@@ -483,8 +538,9 @@ class Order:
             stamps["failed_at"] = at
         return replace(self, status=status, **stamps, **changes)  # type: ignore[arg-type]
 
-    def filled(self, qty: Decimal, price: Decimal, at: datetime) -> Order:
-        """The order after a fill of `qty` at `price`: partially or wholly filled."""
+    def filled(self, qty: Decimal, price: Decimal, at: datetime, *, final: bool = False) -> Order:
+        """The order after a fill of `qty` at `price`: partially or wholly filled. A notional
+        order has no quantity to reach: the venue says which fill is `final`."""
         if qty <= 0:
             raise BusinessRuleViolation("a fill must have a positive quantity", code="bad_fill")
         remaining = self.remaining_qty
@@ -493,7 +549,7 @@ class Order:
                 f"a fill of {qty} exceeds the {remaining} left on order {self.id}",
                 code="overfill",
             )
-        complete = remaining is not None and qty == remaining
+        complete = (remaining is not None and qty == remaining) or (remaining is None and final)
         event = OrderEvent.FILL if complete else OrderEvent.PARTIAL_FILL
         return self.apply(
             event,

@@ -112,6 +112,10 @@ def check_order(
             f"at most {limits.max_orders_per_minute} orders a minute", "order_rate_exceeded"
         )
     _check_session(request, market)
+    if request.type is OrderType.MARKET:
+        far = market.ask if request.side is Side.BUY else market.bid
+        if far is None:
+            raise _deny(f"there is no quote for {request.symbol} to trade at", "no_quote")
     _check_collar(request, market, limits)
     _check_size(request, market, limits)
     _check_position(request, account, market, limits)
