@@ -124,7 +124,6 @@ async def _finplat_server(sock: socket.socket, batch: bool, data_dir: Path) -> N
     from finplat.kernel import SystemClock  # noqa: PLC0415
     from finplat.marketdata.api.stream import (  # noqa: PLC0415
         StreamPolicy,
-        router,
         use_stream_policy,
     )
     from finplat.marketdata.cache import MemoryMarketCache  # noqa: PLC0415
@@ -151,8 +150,6 @@ async def _finplat_server(sock: socket.socket, batch: bool, data_dir: Path) -> N
     clock = SystemClock()
     platform = build_platform(settings, clock=clock)
     app = create_app(settings, platform=platform)
-    if not any(getattr(route, "path", "") == "/api/v1/stream" for route in app.routes):
-        app.include_router(router, prefix="/api/v1")  # until marketdata_routers() has it
     use_stream_policy(app, StreamPolicy(batch=batch, max_backlog=10_000_000))
     kit = platform.marketdata
     feed = LiveFeed(

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from redis.asyncio import Redis
 
 from finplat import __version__, identity, ledger, marketdata, onboarding
 from finplat.kernel import Amount, Clock, IntegrationEvent, SystemClock
@@ -136,6 +137,7 @@ class Platform:
             )
             self._tasks.append(asyncio.create_task(self._expire_holds(), name="hold-expiry"))
             self._tasks.append(asyncio.create_task(self._market_data_feed(), name="marketdata"))
+        self._bridge_ticks()
         log.info(
             "finplat started",
             extra={
@@ -155,6 +157,28 @@ class Platform:
                 log.exception("expiring holds failed; retrying")
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=5)
+
+    def _bridge_ticks(self) -> None:
+        """Split roles: the worker runs the feed and publishes its ticks to Redis; API
+        processes republish them to their WebSocket subscribers. One process needs neither."""
+        if self.role is Role.ALL or self.role is Role.ENGINE:
+            return
+        if not self.settings.redis_url:
+            log.warning("no FINPLAT_REDIS_URL: market data will not stream across processes")
+            return
+        client = Redis.from_url(self.settings.redis_url)
+        bridge = marketdata.RedisTickBridge(
+            client, prefix=f"{self.settings.redis_key_prefix}md:stream:"
+        )
+        work = bridge.forward if self.role is Role.WORKER else bridge.run
+
+        async def bridged() -> None:
+            try:
+                await work(self.marketdata.hub, self._stop)
+            finally:
+                await client.aclose()
+
+        self._tasks.append(asyncio.create_task(bridged(), name="marketdata-bridge"))
 
     async def _market_data_feed(self) -> None:
         """Fill the bar history since the last run, then stream the live feed until stop."""

@@ -6,7 +6,13 @@ Routes declare access with `require(Permission.X)`; staff actions are recorded w
 `record_audit`; sensitive staff actions go through `request_approval` (maker-checker).
 """
 
-from finplat.identity.access import identity_kit, request_origin, require
+from finplat.identity.access import (
+    authenticate_credentials,
+    authorize,
+    identity_kit,
+    request_origin,
+    require,
+)
 from finplat.identity.api import identity_routers
 from finplat.identity.audit_store import record_audit, verify_audit_log
 from finplat.identity.context import IdentityKit, Origin
@@ -37,6 +43,8 @@ __all__ = [
     "Principal",
     "Role",
     "SensitiveAction",
+    "authenticate_credentials",
+    "authorize",
     "build_identity_kit",
     "derive_secret",
     "encrypted_columns",

@@ -32,21 +32,42 @@ def request_origin(request: Request) -> Origin:
     return Origin(ip=client, user_agent=(request.headers.get("user-agent") or "")[:512] or None)
 
 
-async def _principal(request: Request, kit: IdentityKit) -> Principal:
-    key_id = request.headers.get("apca-api-key-id")
-    secret = request.headers.get("apca-api-secret-key")
-    authorization = request.headers.get("authorization", "")
-    scheme, _, credential = authorization.partition(" ")
+async def authenticate_credentials(
+    kit: IdentityKit,
+    *,
+    token: str | None = None,
+    key_id: str | None = None,
+    secret: str | None = None,
+) -> Principal:
+    """The principal behind an access token (or `<key id>:<secret>` in its place) or an API
+    key pair: for transports that are not a plain HTTP request (a WebSocket's auth message)."""
     if key_id and secret:
         return await authenticate_api_key(kit, key_id.strip(), secret.strip())
-    if scheme.lower() == "bearer" and credential.strip():
-        token = credential.strip()
+    if token and token.strip():
+        token = token.strip()
         if token.startswith(KEY_PREFIX) and ":" in token:
             key_id, _, secret = token.partition(":")
             return await authenticate_api_key(kit, key_id, secret)
         async with kit.uows(read_only=True) as uow:
             return await authenticate_access_token(kit, uow, token)
     raise Unauthenticated("sign in, or send an API key", code="unauthenticated")
+
+
+async def authorize(kit: IdentityKit, principal: Principal, permission: Permission) -> None:
+    """The per-principal rate limit and the permission check every route applies."""
+    await _limit(kit.limiter, principal, kit)
+    principal.require(permission)
+
+
+async def _principal(request: Request, kit: IdentityKit) -> Principal:
+    authorization = request.headers.get("authorization", "")
+    scheme, _, credential = authorization.partition(" ")
+    return await authenticate_credentials(
+        kit,
+        token=credential if scheme.lower() == "bearer" else None,
+        key_id=request.headers.get("apca-api-key-id"),
+        secret=request.headers.get("apca-api-secret-key"),
+    )
 
 
 async def _limit(limiter: RateLimiter, principal: Principal, kit: IdentityKit) -> None:

@@ -11,6 +11,7 @@ from finplat.marketdata.api import (
     marketdata_routers,
 )
 from finplat.marketdata.bars import latest_bars, read_bars
+from finplat.marketdata.bridge import RedisTickBridge
 from finplat.marketdata.calendars import TradingCalendar, calendar_for
 from finplat.marketdata.context import HistoryPolicy, MarketDataKit
 from finplat.marketdata.domain import (
@@ -47,6 +48,7 @@ __all__ = [
     "MarketDataKit",
     "ProviderNotConfigured",
     "Quote",
+    "RedisTickBridge",
     "Timeframe",
     "Trade",
     "TradingCalendar",

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -29,7 +28,7 @@ from finplat.app import build_platform, create_app
 from finplat.identity import ApiKeyScope
 from finplat.identity.apikeys import create_key_for_email
 from finplat.kernel import ManualClock
-from finplat.marketdata.api.stream import StreamPolicy, router, use_stream_policy
+from finplat.marketdata.api.stream import StreamPolicy, use_stream_policy
 from finplat.marketdata.context import MarketDataKit
 from finplat.marketdata.domain import AssetClass, Instrument, InstrumentStatus, Quote, Trade
 from finplat.marketdata.feed import encode_tick
@@ -72,12 +71,6 @@ def instrument(symbol: str) -> Instrument:
     )
 
 
-def _with_stream_route(app: FastAPI) -> None:
-    # until the coordinator's marketdata_routers() includes the stream router
-    if not any(getattr(route, "path", "") == "/api/v1/stream" for route in app.routes):
-        app.include_router(router, prefix="/api/v1")
-
-
 @asynccontextmanager
 async def live_stream(
     database_url: str, data_dir: Path, clock: ManualClock, policy: StreamPolicy | None = None
@@ -85,7 +78,6 @@ async def live_stream(
     settings = identity_settings(database_url, data_dir)
     platform = build_platform(settings, clock=clock)
     app = create_app(settings, platform=platform)
-    _with_stream_route(app)
     if policy is not None:
         use_stream_policy(app, policy)
     async with serve(app) as http:

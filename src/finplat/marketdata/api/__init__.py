@@ -6,11 +6,12 @@ from fastapi import APIRouter
 from finplat.marketdata.api.alpaca_data import ALPACA_ERROR_FORMATS
 from finplat.marketdata.api.alpaca_data import router as alpaca_data_router
 from finplat.marketdata.api.native import router as native_router
+from finplat.marketdata.api.stream import router as stream_router
 
 
 def marketdata_routers() -> list[APIRouter]:
     """Routers served under /api/v1."""
-    return [native_router]
+    return [native_router, stream_router]
 
 
 def marketdata_root_routers() -> list[APIRouter]:

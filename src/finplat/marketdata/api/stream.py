@@ -44,12 +44,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request, WebSocket
+from fastapi import APIRouter, WebSocket
 from starlette.exceptions import HTTPException
-from starlette.types import Message, Scope
+from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect
 
-from finplat.identity import Permission, Principal, require
+from finplat.identity import (
+    IdentityKit,
+    Permission,
+    Principal,
+    authenticate_credentials,
+    authorize,
+)
 from finplat.kernel import Clock, PermissionDenied, Unauthenticated
 from finplat.marketdata.context import MarketDataKit
 from finplat.marketdata.feed import encode_tick
@@ -163,39 +169,24 @@ def _directory(websocket: WebSocket, kit: MarketDataKit, policy: StreamPolicy) -
 # -- authentication ---------------------------------------------------------------------------
 
 
-def _credentials(message: dict[str, Any]) -> list[tuple[bytes, bytes]]:
-    """The auth message's credentials as the HTTP headers identity reads them from."""
-    token, key, secret = message.get("token"), message.get("key"), message.get("secret")
-    if isinstance(token, str) and token and key is None and secret is None:
-        pairs = [("authorization", f"Bearer {token}")]
-    elif isinstance(key, str) and isinstance(secret, str) and key and secret and token is None:
-        pairs = [("apca-api-key-id", key), ("apca-api-secret-key", secret)]
-    else:
-        raise StreamError("unauthenticated", 'send {"action":"auth","token":...} or key/secret')
-    try:
-        return [(name.encode(), value.encode("latin-1")) for name, value in pairs]
-    except UnicodeEncodeError:
-        raise StreamError("unauthenticated", "the credentials are not valid") from None
-
-
 async def authenticate(websocket: WebSocket, message: dict[str, Any]) -> Principal:
-    """The principal behind an auth message, checked by identity's own `require` dependency
-    (the same credential rules, per-principal rate limit and permission check as an HTTP
-    route), which the identity facade exports only in its HTTP form: it is handed a request
-    built from the connection and the message's credentials."""
-    scope: Scope = {
-        "type": "http",
-        "method": "GET",
-        "path": websocket.url.path,
-        "query_string": b"",
-        "headers": _credentials(message),
-        "client": websocket.scope.get("client"),
-        "app": websocket.app,
-        "state": {},
-    }
-    check = require(Permission.MARKETDATA_READ).dependency
-    principal = await check(Request(scope))
-    assert isinstance(principal, Principal)  # noqa: S101 - identity's dependency returns one
+    """The principal behind an auth message, through identity's own credential rules,
+    per-principal rate limit and permission check (the same as an HTTP route's)."""
+    token, key, secret = message.get("token"), message.get("key"), message.get("secret")
+    by_token = isinstance(token, str) and bool(token) and key is None and secret is None
+    by_key = (
+        isinstance(key, str) and isinstance(secret, str) and bool(key and secret) and token is None
+    )
+    if not (by_token or by_key):
+        raise StreamError("unauthenticated", 'send {"action":"auth","token":...} or key/secret')
+    kit: IdentityKit = websocket.app.state.identity
+    principal = await authenticate_credentials(
+        kit,
+        token=token if by_token else None,
+        key_id=key if by_key else None,
+        secret=secret if by_key else None,
+    )
+    await authorize(kit, principal, Permission.MARKETDATA_READ)
     return principal
 
 
