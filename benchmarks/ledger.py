@@ -7,12 +7,15 @@ For each database it measures, in one run, posted transfers per second through `
 - one hot account: every transfer debits the same funded account (writers queue on its lock).
 
 On PostgreSQL the ceiling is the statements the engine sends per transfer (read from
-`journal.py` and checked against SQLAlchemy's log): BEGIN; lock both accounts FOR UPDATE in id
-order; look the idempotency key up; check the balance; update both accounts; insert the entry,
-its postings and the outbox event; COMMIT. They go through a raw asyncpg loop with prepared
-statements and, when `pgbench` is installed, through pgbench with a custom script, at the same
-concurrency. The engine/ceiling ratio is what the engine's Python costs. SQLite serialises
-writers (BEGIN IMMEDIATE), so it runs 1 and 4 writers and has no ceiling row.
+`journal.py` and checked against SQLAlchemy's log; change both together): BEGIN; lock both
+accounts FOR UPDATE in id order (the columns a write needs); check the balance; claim the
+idempotency key by inserting the entry (ON CONFLICT DO NOTHING RETURNING id; a taken key is
+looked up); update both accounts (one pipelined executemany); insert the postings (executemany)
+and the outbox event (no RETURNING); COMMIT. They go through a raw asyncpg loop with prepared
+statements and, when `pgbench` is installed, through pgbench with a custom script (the two
+updates in a pipeline, the postings in one multi-row insert), at the same concurrency. The
+engine/ceiling ratio is what the engine's Python costs. SQLite serialises writers (BEGIN
+IMMEDIATE), so it runs 1 and 4 writers and has no ceiling row.
 
 At the end it checks the ledger the run produced: the trial balance is zero and every account's
 counters equal its postings.
@@ -212,9 +215,14 @@ async def _check_ledger(database: Database) -> str:
 # -- the ceiling: the engine's statements without the engine ------------------------------
 
 LOCK = (
-    "SELECT id, code, owner_id, kind, asset, scale, normal_side, non_negative, debits_posted, "
-    "credits_posted, debits_pending, credits_pending, restricted, created_at "
-    "FROM ledger_accounts WHERE id IN ($1::uuid, $2::uuid) ORDER BY id FOR UPDATE"
+    "SELECT id, code, asset, normal_side, non_negative, debits_posted, credits_posted, "
+    "debits_pending, credits_pending FROM ledger_accounts WHERE id IN ($1::uuid, $2::uuid) "
+    "ORDER BY id FOR UPDATE"
+)
+CLAIM = (
+    "INSERT INTO ledger_entries (id, idempotency_key, request_hash, kind, status, pending_id, "
+    "description, meta, created_at, expires_at) VALUES ($1, $2, $3, 'entry', 'posted', NULL, '', "
+    "'{}'::jsonb, $4, NULL) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
 )
 REPLAY = (
     "SELECT id, idempotency_key, request_hash, kind, status, pending_id, description, meta, "
@@ -224,11 +232,6 @@ UPDATE = (
     "UPDATE ledger_accounts SET debits_posted = $1, credits_posted = $2, debits_pending = $3, "
     "credits_pending = $4 WHERE id = $5"
 )
-INSERT_ENTRY = (
-    "INSERT INTO ledger_entries (id, idempotency_key, request_hash, kind, status, pending_id, "
-    "description, meta, created_at, expires_at) VALUES ($1, $2, $3, 'entry', 'posted', NULL, '', "
-    "'{}'::jsonb, $4, NULL)"
-)
 INSERT_POSTING = (
     "INSERT INTO ledger_postings (entry_id, account_id, asset, amount, pending, created_at) "
     "VALUES ($1, $2, 'USD', $3, false, $4)"
@@ -236,7 +239,7 @@ INSERT_POSTING = (
 INSERT_OUTBOX = (
     "INSERT INTO bus_outbox (event_id, topic, event_type, version, key, occurred_at, "
     "recorded_at, payload) VALUES ($1, 'ledger', 'ledger.transfer_posted', 1, $2, $3, $3, "
-    "$4::jsonb) RETURNING seq"
+    "$4::jsonb)"
 )
 
 
@@ -248,34 +251,37 @@ async def _asyncpg(book: Book, scenario: str, writers: int, transfers: int) -> T
         key = f"raw:{scenario}:{writers}:{n}"
         async with pool.acquire() as conn, conn.transaction():
             locked = {r["id"]: r for r in await conn.fetch(LOCK, *sorted((debit, credit)))}
-            if await conn.fetchrow(REPLAY, key) is not None:
-                return
             source, target = locked[debit], locked[credit]
             available = (
                 source["credits_posted"] - source["debits_posted"] - source["debits_pending"]
             )
             if available < amount:
                 raise RuntimeError("insufficient funds")
-            # the engine updates in the order the postings name the accounts
-            await conn.execute(
-                UPDATE,
-                source["debits_posted"] + amount,
-                source["credits_posted"],
-                source["debits_pending"],
-                source["credits_pending"],
-                debit,
-            )
-            await conn.execute(
-                UPDATE,
-                target["debits_posted"],
-                target["credits_posted"] + amount,
-                target["debits_pending"],
-                target["credits_pending"],
-                credit,
-            )
             entry_id, now = new_id(), datetime.now(UTC)
             request_hash = hashlib.sha256(key.encode()).hexdigest()
-            await conn.execute(INSERT_ENTRY, entry_id, key, request_hash, now)
+            if await conn.fetchval(CLAIM, entry_id, key, request_hash, now) is None:
+                await conn.fetchrow(REPLAY, key)
+                return
+            # the engine updates in the order the postings name the accounts
+            await conn.executemany(
+                UPDATE,
+                [
+                    (
+                        source["debits_posted"] + amount,
+                        source["credits_posted"],
+                        source["debits_pending"],
+                        source["credits_pending"],
+                        debit,
+                    ),
+                    (
+                        target["debits_posted"],
+                        target["credits_posted"] + amount,
+                        target["debits_pending"],
+                        target["credits_pending"],
+                        credit,
+                    ),
+                ],
+            )
             await conn.executemany(
                 INSERT_POSTING, [(entry_id, debit, amount, now), (entry_id, credit, -amount, now)]
             )
@@ -287,7 +293,7 @@ async def _asyncpg(book: Book, scenario: str, writers: int, transfers: int) -> T
                     {"account_id": str(credit), "asset": "USD", "amount_minor": -amount},
                 ],
             }
-            await conn.fetchval(INSERT_OUTBOX, new_id(), str(debit), now, json.dumps(payload))
+            await conn.execute(INSERT_OUTBOX, new_id(), str(debit), now, json.dumps(payload))
 
     try:
         await _drive(book, scenario, writers, writers * 4, _warm(send), seed=7)
@@ -314,18 +320,18 @@ SELECT (SELECT id FROM bench_ids WHERE n = :x::integer) AS a, \
 (SELECT id FROM bench_ids WHERE n = :y::integer) AS b, \
 'pgb:' || :client_id::text || ':' || :r::text AS k \\gset
 BEGIN;
-SELECT id, code, owner_id, kind, asset, scale, normal_side, non_negative, debits_posted, \
-credits_posted, debits_pending, credits_pending, restricted, created_at FROM ledger_accounts \
-WHERE id IN (:a::uuid, :b::uuid) ORDER BY id FOR UPDATE;
-SELECT id, idempotency_key, request_hash, kind, status, pending_id, description, meta, \
-created_at, expires_at, resolved_at FROM ledger_entries WHERE idempotency_key = :k::text;
-UPDATE ledger_accounts SET debits_posted = debits_posted + :amount::bigint \
-WHERE id = :a::uuid AND credits_posted - debits_posted - debits_pending >= :amount::bigint;
-UPDATE ledger_accounts SET credits_posted = credits_posted + :amount::bigint WHERE id = :b::uuid;
+SELECT id, code, asset, normal_side, non_negative, debits_posted, credits_posted, \
+debits_pending, credits_pending FROM ledger_accounts WHERE id IN (:a::uuid, :b::uuid) \
+ORDER BY id FOR UPDATE;
 INSERT INTO ledger_entries (id, idempotency_key, request_hash, kind, status, pending_id, \
 description, meta, created_at, expires_at) VALUES (gen_random_uuid(), :k::text, \
 md5(:k::text) || md5(:r::text), 'entry', 'posted', NULL, '', '{{}}'::jsonb, now(), NULL) \
-RETURNING id AS e \\gset
+ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS e \\gset
+\\startpipeline
+UPDATE ledger_accounts SET debits_posted = debits_posted + :amount::bigint \
+WHERE id = :a::uuid AND credits_posted - debits_posted - debits_pending >= :amount::bigint;
+UPDATE ledger_accounts SET credits_posted = credits_posted + :amount::bigint WHERE id = :b::uuid;
+\\endpipeline
 INSERT INTO ledger_postings (entry_id, account_id, asset, amount, pending, created_at) VALUES \
 (:e::uuid, :a::uuid, 'USD', :amount::bigint, false, now()), \
 (:e::uuid, :b::uuid, 'USD', 0 - :amount::bigint, false, now());
@@ -334,7 +340,7 @@ payload) VALUES (gen_random_uuid(), 'ledger', 'ledger.transfer_posted', 1, :a::t
 now(), jsonb_build_object('entry_id', :e::text, 'kind', 'entry', 'postings', \
 jsonb_build_array(jsonb_build_object('account_id', :a::text, 'asset', 'USD', 'amount_minor', \
 :amount::bigint), jsonb_build_object('account_id', :b::text, 'asset', 'USD', 'amount_minor', \
-0 - :amount::bigint)))) RETURNING seq;
+0 - :amount::bigint))));
 COMMIT;
 """
 

@@ -1,11 +1,12 @@
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
+from finplat.kernel import uuid7
 from finplat.platform.bus.registry import InvalidEventPayload, UnknownEventType
-from finplat.platform.bus.tables import outbox
-from finplat.platform.db import UnitOfWorkFactory
+from finplat.platform.bus.tables import inbox, outbox
+from finplat.platform.db import UnitOfWork, UnitOfWorkFactory
 from finplat.platform.db.uow import ReadOnlyViolation
 from tests.support.events import WalletCredited
 
@@ -63,3 +64,30 @@ async def test_a_read_only_unit_of_work_cannot_publish(uows: UnitOfWorkFactory) 
     with pytest.raises(ReadOnlyViolation):
         async with uows(read_only=True) as uow:
             await uow.publish(WalletCredited(wallet="w1", n=1, amount=Decimal("1")))
+
+
+@pytest.mark.parametrize("session_first", [True, False], ids=["session-first", "connection-first"])
+async def test_the_session_and_the_connection_share_one_transaction(
+    uows: UnitOfWorkFactory, session_first: bool
+) -> None:
+    async def work(uow: UnitOfWork, n: int) -> None:
+        event = WalletCredited(wallet="w1", n=n, amount=Decimal("1.00"))
+        row = {"consumer": "c", "event_id": uuid7(), "processed_at": uow.clock.now()}
+        if session_first:
+            await uow.session.execute(insert(inbox).values(row))
+            await uow.publish(event)  # on the connection
+        else:
+            await uow.publish(event)
+            await uow.session.execute(insert(inbox).values(row))
+
+    with pytest.raises(RuntimeError, match="boom"):
+        async with uows() as uow:
+            await work(uow, 1)
+            raise RuntimeError("boom")
+    async with uows() as uow:
+        await work(uow, 2)
+    async with uows(read_only=True) as uow:
+        inbox_rows = await uow.session.scalar(select(func.count()).select_from(inbox))
+        events = (await (await uow.connection()).execute(select(outbox.c.payload))).scalars().all()
+    assert inbox_rows == 1
+    assert [event["n"] for event in events] == [2]

@@ -1,31 +1,47 @@
 """The posting engine: balanced entries, holds (pending transfers), their post and void.
 
 Each write locks the accounts it touches in id order (FOR UPDATE on PostgreSQL; SQLite's
-BEGIN IMMEDIATE already serialises writers), checks every constrained account's invariant on
-the new counters, then writes the entry, its postings and the counters in the caller's
-transaction. Every write carries an idempotency key: the same key with the same request
-returns the first result; with a different request it is a conflict.
+BEGIN IMMEDIATE already serialises writers) and computes the new counters, checking every
+constrained account's invariant. Then it claims its idempotency key by inserting the entry
+(INSERT ... ON CONFLICT DO NOTHING) and only then writes the counters, the postings and the
+event, in the caller's transaction. The same key with the same request returns the first
+result (even when the state it changed would now decline the request); with a different
+request it is a conflict.
+
+A write's statements run as one synchronous function on the unit of work's connection
+(`run_sync`): SQLAlchemy's asyncio layer then starts one greenlet per write instead of one per
+statement, and Core statements built once skip the ORM session and hit the compiled cache.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from finplat.kernel import BusinessRuleViolation, Conflict, InvalidInput, NotFound, new_id
+from finplat.kernel import (
+    BusinessRuleViolation,
+    Clock,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    new_id,
+)
 from finplat.ledger.accounts import Account, account_from_row
 from finplat.ledger.domain import (
     AccountRules,
     Balances,
     EntryStatus,
     HoldEvent,
+    NormalSide,
     Posting,
     check_balanced,
     partial_post,
@@ -52,16 +68,78 @@ class Entry:
     replayed: bool = False  # true when this answer is a retry of an earlier request
 
 
+Change = tuple[Posting, bool, int]  # a posting, whether it is pending, +1 to apply or -1 to undo
+
+# Statements are built once, so SQLAlchemy's compiled cache hits on every call.
+_ENTRY_BY_ID = select(entries).where(entries.c.id == bindparam("entry_id"))
+_LOCK_ENTRY = _ENTRY_BY_ID.with_for_update()
+_ENTRY_BY_KEY = select(entries).where(entries.c.idempotency_key == bindparam("key"))
+_POSTINGS_OF = (
+    select(postings.c.account_id, postings.c.asset, postings.c.amount)
+    .where(postings.c.entry_id == bindparam("entry_id"))
+    .order_by(postings.c.seq)
+)
+# the SET clause is the four counters named in the parameters
+_SET_COUNTERS = update(accounts).where(accounts.c.id == bindparam("account_id"))
+_RESOLVE_HOLD = update(entries).where(entries.c.id == bindparam("hold_id"))
+_INSERT_POSTINGS = insert(postings)
+# INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: a row back means the key
+# is ours; none means an earlier request holds it (waiting for that request to finish first)
+_CLAIM_KEY = {
+    name: dialect_insert(entries)
+    .on_conflict_do_nothing(index_elements=[entries.c.idempotency_key])
+    .returning(entries.c.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_EXPIRED_HOLDS = (
+    select(entries.c.id)
+    .where(entries.c.status == EntryStatus.PENDING.value)
+    .where(entries.c.expires_at.is_not(None))
+    .where(entries.c.expires_at <= bindparam("now"))
+    .limit(bindparam("limit"))
+)
+# what a write needs of the accounts it locks
+_LOCKED_COLUMNS = (
+    accounts.c.id,
+    accounts.c.code,
+    accounts.c.asset,
+    accounts.c.normal_side,
+    accounts.c.non_negative,
+    accounts.c.debits_posted,
+    accounts.c.credits_posted,
+    accounts.c.debits_pending,
+    accounts.c.credits_pending,
+)
+
+
+# what the checks raise when they decline a request
+_DECLINED = (InvalidInput, BusinessRuleViolation)
+
+
+@functools.lru_cache(maxsize=64)
+def _lock_statement(count: int, *, whole_rows: bool) -> Select[Any]:
+    # IN (:id0, :id1, ...) built once per count: an expanding IN re-renders its SQL every call
+    ids = [bindparam(f"id{n}", type_=accounts.c.id.type) for n in range(count)]
+    found = select(accounts) if whole_rows else select(*_LOCKED_COLUMNS)
+    return found.where(accounts.c.id.in_(ids)).order_by(accounts.c.id).with_for_update()
+
+
 def _hash(request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
 
 
-async def _entry(uow: UnitOfWork, row: Any, *, replayed: bool = False) -> Entry:
-    rows = await uow.session.execute(
-        select(postings.c.account_id, postings.c.asset, postings.c.amount)
-        .where(postings.c.entry_id == row.id)
-        .order_by(postings.c.seq)
-    )
+def _check_key(key: str) -> None:
+    if not key or len(key) > 200:
+        raise InvalidInput(
+            "an idempotency key of 1 to 200 characters is required", code="invalid_key"
+        )
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _entry(conn: Connection, row: Any, *, replayed: bool = False) -> Entry:
+    rows = conn.execute(_POSTINGS_OF, {"entry_id": row.id})
     return Entry(
         id=row.id,
         idempotency_key=row.idempotency_key,
@@ -77,17 +155,21 @@ async def _entry(uow: UnitOfWork, row: Any, *, replayed: bool = False) -> Entry:
     )
 
 
-async def entry_by_id(uow: UnitOfWork, entry_id: uuid.UUID) -> Entry:
-    row = (await uow.session.execute(select(entries).where(entries.c.id == entry_id))).one_or_none()
+def _entry_by_id(conn: Connection, entry_id: uuid.UUID) -> Entry:
+    row = conn.execute(_ENTRY_BY_ID, {"entry_id": entry_id}).one_or_none()
     if row is None:
         raise NotFound("no such ledger entry", code="entry_not_found")
-    return await _entry(uow, row)
+    return _entry(conn, row)
 
 
-async def _replay(uow: UnitOfWork, key: str, request_hash: str) -> Entry | None:
-    row = (
-        await uow.session.execute(select(entries).where(entries.c.idempotency_key == key))
-    ).one_or_none()
+async def entry_by_id(uow: UnitOfWork, entry_id: uuid.UUID) -> Entry:
+    return await uow.run_sync(_entry_by_id, entry_id)
+
+
+def _replay(conn: Connection, key: str, request_hash: str) -> Entry | None:
+    """The first answer under `key` (None if there is none); a conflict if it answered a
+    different request."""
+    row = conn.execute(_ENTRY_BY_KEY, {"key": key}).one_or_none()
     if row is None:
         return None
     if row.request_hash != request_hash:
@@ -95,136 +177,233 @@ async def _replay(uow: UnitOfWork, key: str, request_hash: str) -> Entry | None:
             "this idempotency key was used for a different request",
             code="idempotency_key_reused",
         )
-    return await _entry(uow, row, replayed=True)
+    return _entry(conn, row, replayed=True)
 
 
-async def lock_accounts(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    """Lock accounts (in id order) for the rest of the transaction. Every write takes these
-    locks; use cases that read and then decide (daily limits) take them first too."""
+def _replay_or_raise(conn: Connection, key: str, request_hash: str) -> Entry:
+    """Called while handling a declined request: a retry of a request that went through gets
+    its first answer, even if the state it changed would decline it now."""
+    replay = _replay(conn, key, request_hash) if key else None
+    if replay is None:
+        raise  # noqa: PLE0704 - the error being handled: no earlier answer, so it stands
+    return replay
+
+
+# -- locking and checking -----------------------------------------------------------------------
+
+
+class _Locked(NamedTuple):
+    """An account as a write sees it once locked."""
+
+    code: str
+    asset: str
+    side: NormalSide
+    non_negative: bool
+    balances: Balances
+
+
+def _lock_rows(
+    conn: Connection, ids: Iterable[uuid.UUID], *, whole_rows: bool
+) -> dict[uuid.UUID, Any]:
     wanted = sorted(set(ids))
-    rows = (
-        await uow.session.execute(
-            select(accounts)
-            .where(accounts.c.id.in_(wanted))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        )
-    ).all()
-    found = {row.id: account_from_row(row) for row in rows}
+    statement = _lock_statement(len(wanted), whole_rows=whole_rows)
+    found = {
+        row.id: row for row in conn.execute(statement, {f"id{n}": i for n, i in enumerate(wanted)})
+    }
     missing = [str(i) for i in wanted if i not in found]
     if missing:
         raise NotFound("no such account", code="account_not_found", details={"accounts": missing})
     return found
 
 
-async def _apply(
-    uow: UnitOfWork,
-    locked: dict[uuid.UUID, Account],
-    changes: Sequence[tuple[Posting, bool, int]],
+def _lock(conn: Connection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, _Locked]:
+    return {
+        account_id: _Locked(
+            row.code,
+            row.asset,
+            NormalSide(row.normal_side),
+            row.non_negative,
+            Balances(
+                row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending
+            ),
+        )
+        for account_id, row in _lock_rows(conn, ids, whole_rows=False).items()
+    }
+
+
+def _lock_accounts(conn: Connection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    rows = _lock_rows(conn, ids, whole_rows=True)
+    return {account_id: account_from_row(row) for account_id, row in rows.items()}
+
+
+async def lock_accounts(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    """Lock accounts (in id order) for the rest of the transaction. Every write takes these
+    locks; use cases that read and then decide (daily limits) take them first too."""
+    return await uow.run_sync(_lock_accounts, list(ids))
+
+
+def _counters(
+    locked: dict[uuid.UUID, _Locked],
+    changes: Sequence[Change],
     *,
     allow_negative: frozenset[uuid.UUID],
-) -> None:
-    """Apply (posting, pending, sign) changes to the counters, check invariants, write."""
-    deltas: dict[uuid.UUID, Balances] = {}
+) -> dict[uuid.UUID, Balances]:
+    """The counters after `changes`; raises when an account would break its invariant.
+    Nothing is written."""
+    after: dict[uuid.UUID, Balances] = {}
     for posting, pending, sign in changes:
         account = locked[posting.account_id]
-        if posting.asset != account.asset.code:
+        if posting.asset != account.asset:
             raise InvalidInput(
-                f"account {account.code} holds {account.asset.code}, not {posting.asset}",
+                f"account {account.code} holds {account.asset}, not {posting.asset}",
                 code="asset_mismatch",
             )
-        current = deltas.get(account.id, account.balances)
-        deltas[account.id] = current.apply(
+        current = after.get(posting.account_id, account.balances)
+        after[posting.account_id] = current.apply(
             debit=sign * posting.debit, credit=sign * posting.credit, pending=pending
         )
-    for account_id, balances in deltas.items():
+    for account_id, balances in after.items():
         account = locked[account_id]
-        rules = AccountRules(account.side, account.non_negative)
-        before = account.balances.available(account.side)
-        after = balances.available(account.side)
         # a change that does not lower the available balance is always allowed, so releasing a
         # hold or crediting an account already below zero never fails
-        if after < before:
-            rules.check(balances, account_id, allow_negative=account_id in allow_negative)
-        await uow.session.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id)
-            .values(
-                debits_posted=balances.debits_posted,
-                credits_posted=balances.credits_posted,
-                debits_pending=balances.debits_pending,
-                credits_pending=balances.credits_pending,
+        if balances.available(account.side) < account.balances.available(account.side):
+            AccountRules(account.side, account.non_negative).check(
+                balances, account_id, allow_negative=account_id in allow_negative
             )
+    return after
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """An entry still to be booked; it gets its id and time once its accounts are locked."""
+
+    key: str
+    kind: str
+    status: EntryStatus
+    items: tuple[Posting, ...]
+    description: str
+    meta: dict[str, Any]
+    pending_id: uuid.UUID | None = None
+    expires_at: datetime | None = None
+
+    def entry(self, now: datetime) -> Entry:
+        return Entry(
+            new_id(),
+            self.key,
+            self.kind,
+            self.status,
+            self.pending_id,
+            self.description,
+            self.meta,
+            now,
+            self.expires_at,
+            self.items,
         )
 
 
-async def _insert(
-    uow: UnitOfWork,
-    *,
-    key: str,
-    request_hash: str,
-    kind: str,
-    status: EntryStatus,
-    items: Sequence[Posting],
-    pending: bool,
-    description: str,
-    meta: dict[str, Any],
-    pending_id: uuid.UUID | None = None,
-    expires_at: datetime | None = None,
-) -> Entry:
-    now = uow.clock.now()
-    entry_id = new_id()
-    await uow.session.execute(
-        insert(entries).values(
-            id=entry_id,
-            idempotency_key=key,
-            request_hash=request_hash,
-            kind=kind,
-            status=status.value,
-            pending_id=pending_id,
-            description=description,
-            meta=meta,
-            created_at=now,
-            expires_at=expires_at,
-        )
+def _claim(conn: Connection, entry: Entry, request_hash: str) -> Entry | None:
+    """Insert the entry row if its key is free (None); otherwise the first answer under the
+    key (replayed), or a conflict. Called before anything else is written."""
+    claimed = conn.execute(
+        _CLAIM_KEY[conn.dialect.name],
+        {
+            "id": entry.id,
+            "idempotency_key": entry.idempotency_key,
+            "request_hash": request_hash,
+            "kind": entry.kind,
+            "status": entry.status.value,
+            "pending_id": entry.pending_id,
+            "description": entry.description,
+            "meta": entry.meta,
+            "created_at": entry.created_at,
+            "expires_at": entry.expires_at,
+        },
     )
-    if items:
-        await uow.session.execute(
-            insert(postings),
-            [
-                {
-                    "entry_id": entry_id,
-                    "account_id": p.account_id,
-                    "asset": p.asset,
-                    "amount": p.amount,
-                    "pending": pending,
-                    "created_at": now,
-                }
-                for p in items
-            ],
-        )
-    if items and not pending:
+    if claimed.first() is not None:
+        return None
+    replay = _replay(conn, entry.idempotency_key, request_hash)
+    assert replay is not None  # noqa: S101 - the key is taken by a committed entry
+    return replay
+
+
+def _write_counters(conn: Connection, after: dict[uuid.UUID, Balances]) -> None:
+    conn.execute(
+        _SET_COUNTERS,
+        [
+            {
+                "account_id": account_id,
+                "debits_posted": balances.debits_posted,
+                "credits_posted": balances.credits_posted,
+                "debits_pending": balances.debits_pending,
+                "credits_pending": balances.credits_pending,
+            }
+            for account_id, balances in after.items()
+        ],
+    )
+
+
+def _write_postings(conn: Connection, entry: Entry, *, pending: bool) -> None:
+    if not entry.postings:
+        return
+    conn.execute(
+        _INSERT_POSTINGS,
+        [
+            {
+                "entry_id": entry.id,
+                "account_id": p.account_id,
+                "asset": p.asset,
+                "amount": p.amount,
+                "pending": pending,
+                "created_at": entry.created_at,
+            }
+            for p in entry.postings
+        ],
+    )
+
+
+async def _published(uow: UnitOfWork, entry: Entry) -> Entry:
+    """`entry`, after recording its TransferPosted event unless it is a replay."""
+    if not entry.replayed:
         await uow.publish(
             TransferPosted(
-                entry_id=str(entry_id),
-                kind=kind,
+                entry_id=str(entry.id),
+                kind=entry.kind,
                 postings=tuple(
                     {"account_id": str(p.account_id), "asset": p.asset, "amount_minor": p.amount}
-                    for p in items
+                    for p in entry.postings
                 ),
-                first_account=str(items[0].account_id),
+                first_account=str(entry.postings[0].account_id),
             )
         )
-    return Entry(
-        entry_id, key, kind, status, pending_id, description, meta, now, expires_at, tuple(items)
-    )
+    return entry
 
 
-def _check_key(key: str) -> None:
-    if not key or len(key) > 200:
-        raise InvalidInput(
-            "an idempotency key of 1 to 200 characters is required", code="invalid_key"
-        )
+# -- entries and holds --------------------------------------------------------------------------
+
+
+def _book(
+    conn: Connection,
+    clock: Clock,
+    draft: _Draft,
+    request_hash: str,
+    changes: Sequence[Change],
+    allow_negative: frozenset[uuid.UUID],
+) -> Entry:
+    """Lock, check, claim the key, write: the new entry, or the first answer under its key."""
+    locked = _lock(conn, (posting.account_id for posting, _, _ in changes))
+    try:
+        after = _counters(locked, changes, allow_negative=allow_negative)
+    except _DECLINED:
+        return _replay_or_raise(conn, draft.key, request_hash)
+    entry = draft.entry(clock.now())
+    if replay := _claim(conn, entry, request_hash):
+        return replay
+    _write_counters(conn, after)
+    _write_postings(conn, entry, pending=entry.status is EntryStatus.PENDING)
+    return entry
 
 
 async def post_entry(
@@ -241,25 +420,12 @@ async def post_entry(
     _check_key(key)
     items = check_balanced(postings_)
     request = {"op": "entry", "postings": [(str(p.account_id), p.asset, p.amount) for p in items]}
-    request_hash = _hash(request)
-    locked = await lock_accounts(uow, (p.account_id for p in items))
-    replay = await _replay(uow, key, request_hash)
-    if replay is not None:
-        return replay
-    await _apply(
-        uow, locked, [(p, False, 1) for p in items], allow_negative=frozenset(allow_negative)
+    draft = _Draft(key, "entry", EntryStatus.POSTED, items, description, meta or {})
+    changes = [(p, False, 1) for p in items]
+    booked = await uow.run_sync(
+        _book, uow.clock, draft, _hash(request), changes, frozenset(allow_negative)
     )
-    return await _insert(
-        uow,
-        key=key,
-        request_hash=request_hash,
-        kind="entry",
-        status=EntryStatus.POSTED,
-        items=items,
-        pending=False,
-        description=description,
-        meta=meta or {},
-    )
+    return await _published(uow, booked)
 
 
 async def hold(
@@ -286,73 +452,75 @@ async def hold(
         "amount": amount,
         "expires_at": expires_at,
     }
-    request_hash = _hash(request)
-    locked = await lock_accounts(uow, (debit, credit))
-    replay = await _replay(uow, key, request_hash)
-    if replay is not None:
-        return replay
-    await _apply(uow, locked, [(p, True, 1) for p in items], allow_negative=frozenset())
-    return await _insert(
-        uow,
-        key=key,
-        request_hash=request_hash,
-        kind="hold",
-        status=EntryStatus.PENDING,
-        items=items,
-        pending=True,
-        description=description,
-        meta=meta or {},
-        expires_at=expires_at,
+    draft = _Draft(
+        key, "hold", EntryStatus.PENDING, items, description, meta or {}, expires_at=expires_at
     )
+    changes = [(p, True, 1) for p in items]
+    return await uow.run_sync(_book, uow.clock, draft, _hash(request), changes, frozenset())
 
 
-async def _resolve(
-    uow: UnitOfWork,
-    *,
-    key: str,
-    hold_id: uuid.UUID,
-    event: HoldEvent,
-    amount: int | None,
-    description: str,
-) -> Entry:
-    request_hash = _hash({"op": event.value, "hold": str(hold_id), "amount": amount})
-    row = (
-        await uow.session.execute(select(entries).where(entries.c.id == hold_id).with_for_update())
-    ).one_or_none()
+@dataclass(frozen=True)
+class _Resolution:
+    """Posting, voiding or expiring a hold (an expiry has no key and books no entry)."""
+
+    key: str
+    hold_id: uuid.UUID
+    event: HoldEvent
+    amount: int | None
+    description: str
+
+    @property
+    def request_hash(self) -> str:
+        return _hash({"op": self.event.value, "hold": str(self.hold_id), "amount": self.amount})
+
+
+def _resolve(conn: Connection, clock: Clock, how: _Resolution) -> Entry:
+    row = conn.execute(_LOCK_ENTRY, {"entry_id": how.hold_id}).one_or_none()
     if row is None or row.kind != "hold":
         raise NotFound("no such hold", code="hold_not_found")
-    held = (await _entry(uow, row)).postings
-    locked = await lock_accounts(uow, (p.account_id for p in held))
-    replay = await _replay(uow, key, request_hash) if key else None
-    if replay is not None:
+    held = _entry(conn, row).postings
+    locked = _lock(conn, (p.account_id for p in held))
+    now = clock.now()
+    try:
+        status = resolve_hold(EntryStatus(row.status), how.event)
+        if how.event is HoldEvent.POST and row.expires_at is not None and row.expires_at <= now:
+            # expired but not yet swept: it is released, not settled
+            raise BusinessRuleViolation("this hold has expired", code="hold_expired")
+        settled = partial_post(held, how.amount) if how.event is HoldEvent.POST else ()
+        release = [(p, True, -1) for p in held]
+        after = _counters(
+            locked, [*release, *((p, False, 1) for p in settled)], allow_negative=frozenset()
+        )
+    except _DECLINED:
+        return _replay_or_raise(conn, how.key, how.request_hash)
+    if how.event is HoldEvent.EXPIRE:
+        _settle_hold(conn, how.hold_id, status, now, after)
+        return _entry_by_id(conn, how.hold_id)
+    entry = _Draft(
+        how.key,
+        how.event.value,
+        EntryStatus.POSTED if how.event is HoldEvent.POST else EntryStatus.VOIDED,
+        settled,
+        how.description,
+        dict(row.meta),  # the settlement keeps the hold's references (bank, order...)
+        pending_id=how.hold_id,
+    ).entry(now)
+    if replay := _claim(conn, entry, how.request_hash):
         return replay
-    status = resolve_hold(EntryStatus(row.status), event)
-    if event is HoldEvent.POST and row.expires_at is not None and row.expires_at <= uow.clock.now():
-        # expired but not yet swept: it is released, not settled
-        raise BusinessRuleViolation("this hold has expired", code="hold_expired")
-    release = [(p, True, -1) for p in held]
-    settled = partial_post(held, amount) if event is HoldEvent.POST else ()
-    await _apply(
-        uow, locked, [*release, *((p, False, 1) for p in settled)], allow_negative=frozenset()
-    )
-    now = uow.clock.now()
-    await uow.session.execute(
-        update(entries).where(entries.c.id == hold_id).values(status=status.value, resolved_at=now)
-    )
-    if event is HoldEvent.EXPIRE:
-        return await entry_by_id(uow, hold_id)
-    return await _insert(
-        uow,
-        key=key,
-        request_hash=request_hash,
-        kind=event.value,
-        status=EntryStatus.POSTED if event is HoldEvent.POST else EntryStatus.VOIDED,
-        items=settled,
-        pending=False,
-        description=description,
-        meta=dict(row.meta),  # the settlement keeps the hold's references (bank, order...)
-        pending_id=hold_id,
-    )
+    _settle_hold(conn, how.hold_id, status, now, after)
+    _write_postings(conn, entry, pending=False)
+    return entry
+
+
+def _settle_hold(
+    conn: Connection,
+    hold_id: uuid.UUID,
+    status: EntryStatus,
+    now: datetime,
+    after: dict[uuid.UUID, Balances],
+) -> None:
+    conn.execute(_RESOLVE_HOLD, {"hold_id": hold_id, "status": status.value, "resolved_at": now})
+    _write_counters(conn, after)
 
 
 async def post_hold(
@@ -365,33 +533,25 @@ async def post_hold(
 ) -> Entry:
     """Settle a hold, for its whole amount or less (the rest is released)."""
     _check_key(key)
-    return await _resolve(
-        uow, key=key, hold_id=hold_id, event=HoldEvent.POST, amount=amount, description=description
-    )
+    how = _Resolution(key, hold_id, HoldEvent.POST, amount, description)
+    return await _published(uow, await uow.run_sync(_resolve, uow.clock, how))
 
 
 async def void_hold(
     uow: UnitOfWork, *, key: str, hold_id: uuid.UUID, description: str = ""
 ) -> Entry:
     _check_key(key)
-    return await _resolve(
-        uow, key=key, hold_id=hold_id, event=HoldEvent.VOID, amount=None, description=description
-    )
+    how = _Resolution(key, hold_id, HoldEvent.VOID, None, description)
+    return await uow.run_sync(_resolve, uow.clock, how)
+
+
+def _expire(conn: Connection, clock: Clock, limit: int) -> int:
+    ids = conn.execute(_EXPIRED_HOLDS, {"now": clock.now(), "limit": limit}).scalars().all()
+    for hold_id in ids:
+        _resolve(conn, clock, _Resolution("", hold_id, HoldEvent.EXPIRE, None, "expired"))
+    return len(ids)
 
 
 async def expire_holds(uow: UnitOfWork, *, limit: int = 500) -> int:
     """Release holds whose expiry has passed; returns how many."""
-    ids = list(
-        await uow.session.scalars(
-            select(entries.c.id)
-            .where(entries.c.status == EntryStatus.PENDING.value)
-            .where(entries.c.expires_at.is_not(None))
-            .where(entries.c.expires_at <= uow.clock.now())
-            .limit(limit)
-        )
-    )
-    for hold_id in ids:
-        await _resolve(
-            uow, key="", hold_id=hold_id, event=HoldEvent.EXPIRE, amount=None, description="expired"
-        )
-    return len(ids)
+    return await uow.run_sync(_expire, uow.clock, limit)

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from finplat.kernel import Asset, BusinessRuleViolation, Conflict, InvalidInput, ManualClock
 from finplat.ledger.accounts import Account, by_id, open_account, posted_balance_at
 from finplat.ledger.domain import AccountKind, EntryStatus, Posting, transfer
-from finplat.ledger.journal import expire_holds, hold, post_entry, post_hold, void_hold
+from finplat.ledger.journal import Entry, expire_holds, hold, post_entry, post_hold, void_hold
 from finplat.ledger.store import entries, postings
+from finplat.platform.bus.tables import outbox
 from finplat.platform.db import UnitOfWorkFactory
 
 USD = Asset("USD", 2)
@@ -93,6 +94,52 @@ async def test_a_retry_returns_the_first_answer_and_a_reused_key_conflicts(
     with pytest.raises(Conflict, match="different request"):
         async with uows() as uow:
             await post_entry(uow, key="k1", postings_=transfer(bank.id, cash.id, "USD", 6_00))
+
+
+async def test_a_retry_gets_its_first_answer_even_once_the_funds_are_spent(
+    uows: UnitOfWorkFactory,
+) -> None:
+    bank, clearing, cash = await accounts(uows)
+    async with uows() as uow:
+        await post_entry(uow, key="d", postings_=transfer(bank.id, cash.id, "USD", 15_00))
+        held = await hold(uow, key="h", debit=cash.id, credit=clearing.id, asset="USD", amount=5_00)
+    spend = transfer(cash.id, clearing.id, "USD", 10_00)
+    async with uows() as uow:
+        first = await post_entry(uow, key="spend", postings_=spend)
+        settled = await post_hold(uow, key="settle", hold_id=held.id)
+    async with uows() as uow:  # no cash left and the hold settled, but these are retries
+        again = await post_entry(uow, key="spend", postings_=spend)
+        settled_again = await post_hold(uow, key="settle", hold_id=held.id)
+    assert (again.id, again.replayed) == (first.id, True)
+    assert (settled_again.id, settled_again.replayed) == (settled.id, True)
+    with pytest.raises(Conflict, match="different request"):  # declined or not, a reused key
+        async with uows() as uow:
+            await post_entry(uow, key="spend", postings_=transfer(cash.id, bank.id, "USD", 1_00))
+    assert (await fresh(uows, cash)).posted == 0
+    async with uows(read_only=True) as uow:  # one event per booked transfer, none for replays
+        assert await uow.session.scalar(select(func.count()).select_from(outbox)) == 3
+
+
+async def test_requests_racing_under_one_key_book_once(uows: UnitOfWorkFactory) -> None:
+    bank, clearing, cash = await accounts(uows)
+    async with uows() as uow:
+        suspense = await open_account(uow, kind=AccountKind.SUSPENSE, asset=USD)
+
+    async def send(key: str, debit: uuid.UUID, credit: uuid.UUID) -> Entry | Conflict:
+        try:
+            async with uows() as uow:  # the two requests lock different accounts
+                return await post_entry(uow, key=key, postings_=transfer(debit, credit, "USD", 1))
+        except Conflict as conflict:
+            return conflict
+
+    for n in range(5):
+        results = await asyncio.gather(
+            send(f"same-{n}", bank.id, cash.id), send(f"same-{n}", suspense.id, clearing.id)
+        )
+        # one books; the other waits for it and is told the key is taken (no IntegrityError)
+        assert sorted(type(r).__name__ for r in results) == ["Conflict", "Entry"]
+    async with uows(read_only=True) as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(entries)) == 5
 
 
 async def test_no_overdraft_and_holds_count_against_available(uows: UnitOfWorkFactory) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from finplat.kernel import Clock, IntegrationEvent, uuid7
 from finplat.platform.bus.backend import Publisher
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 #: Key of the PostgreSQL advisory lock held by the one active relay ("finplat-relay").
 RELAY_LOCK_KEY = 0x66706C7472656C79
 
+# built once, so the compiled statement is cached; inline: nobody reads the new row's seq back
+_RECORD = insert(outbox).inline()
+
 
 class OutboxRecorder:
     """Validates an event against its schema and inserts it into the outbox."""
@@ -39,21 +42,22 @@ class OutboxRecorder:
         self._clock = clock
 
     async def record(
-        self, session: AsyncSession, event: IntegrationEvent, *, occurred_at: datetime
+        self, connection: AsyncConnection, event: IntegrationEvent, *, occurred_at: datetime
     ) -> None:
         payload = event.payload()
         self._registry.validate(event.event_type, event.version, payload)
-        await session.execute(
-            insert(outbox).values(
-                event_id=uuid7(),
-                topic=event.topic,
-                event_type=event.event_type,
-                version=event.version,
-                key=event.key,
-                occurred_at=occurred_at,
-                recorded_at=self._clock.now(),
-                payload=payload,
-            )
+        await connection.execute(
+            _RECORD,
+            {
+                "event_id": uuid7(),
+                "topic": event.topic,
+                "event_type": event.event_type,
+                "version": event.version,
+                "key": event.key,
+                "occurred_at": occurred_at,
+                "recorded_at": self._clock.now(),
+                "payload": payload,
+            },
         )
 
 
