@@ -10,7 +10,15 @@ from finplat.ledger.api import router as ledger_router
 from finplat.ledger.domain import AccountKind, Posting, currency, transfer
 from finplat.ledger.events import LEDGER_EVENTS
 from finplat.ledger.funding import FundingPolicy, on_withdrawal_approved
-from finplat.ledger.journal import Entry, expire_holds, hold, post_entry, post_hold, void_hold
+from finplat.ledger.journal import (
+    Entry,
+    expire_holds,
+    hold,
+    lock_accounts,
+    post_entry,
+    post_hold,
+    void_hold,
+)
 
 __all__ = [
     "LEDGER_EVENTS",
@@ -25,6 +33,7 @@ __all__ = [
     "hold",
     "is_restricted",
     "ledger_router",
+    "lock_accounts",
     "on_withdrawal_approved",
     "open_account",
     "post_entry",
