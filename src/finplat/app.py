@@ -17,7 +17,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
-from finplat import __version__, identity, ledger, marketdata, onboarding
+from finplat import __version__, identity, ledger, marketdata, onboarding, trading
 from finplat.kernel import Amount, Clock, IntegrationEvent, SystemClock
 from finplat.platform.bus import (
     BusBackend,
@@ -56,6 +56,7 @@ DOMAIN_EVENTS: Sequence[type[IntegrationEvent]] = (
     *identity.IDENTITY_EVENTS,
     *onboarding.ONBOARDING_EVENTS,
     *ledger.LEDGER_EVENTS,
+    *trading.TRADING_EVENTS,
 )
 
 
@@ -112,6 +113,7 @@ class Platform:
     identity: identity.IdentityKit
     onboarding: onboarding.OnboardingKit
     marketdata: marketdata.MarketDataKit
+    trading: trading.TradingKit
     consumers: list[Consumer] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -282,6 +284,7 @@ def build_platform(
     mail_relay = MailRelay(database, build_mail_transport(settings), cipher, clock)
     blind_index = BlindIndex(keyring)
     kit = identity.build_identity_kit(settings, uows, clock, limiter, cipher, blind_index)
+    market = marketdata.build_marketdata_kit(settings, uows, clock)
     identity.APPROVAL_HANDLERS[identity.SensitiveAction.KYC_HIGH_RISK_APPROVAL] = (
         onboarding.approve_high_risk
     )
@@ -303,7 +306,8 @@ def build_platform(
         mail_relay=mail_relay,
         identity=kit,
         onboarding=onboarding.build_onboarding_kit(settings, uows, clock, cipher, blind_index),
-        marketdata=marketdata.build_marketdata_kit(settings, uows, clock),
+        marketdata=market,
+        trading=trading.build_trading_kit(settings, uows, clock, market),
     )
 
 
@@ -363,6 +367,7 @@ def create_app(
             "identity": runtime.identity,
             "onboarding": runtime.onboarding,
             "marketdata": runtime.marketdata,
+            "trading": runtime.trading,
             "funding_policy": funding_policy(settings),
         },
         body_limit_overrides={"/api/v1/kyc/case/documents": settings.document_max_bytes + 65_536},

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
         "withdrawal_approval_threshold",
         "daily_withdrawal_limit",
         "daily_deposit_limit",
+        "trading_max_order_qty",
+        "trading_max_order_notional",
+        "trading_collar_percent",
+        "trading_commission_bps",
+        "trading_crypto_fee_bps",
+        "trading_sec_fee_rate",
+        "trading_taf_per_share",
+        "trading_taf_max",
+        "paper_slippage_bps",
         mode="before",
     )
     @classmethod
@@ -133,6 +142,19 @@ class Settings(BaseSettings):
     alpaca_data_feed: Literal["iex", "sip", "delayed_sip"] = "iex"
     alpaca_data_url: str = "https://data.alpaca.markets"
     alpaca_stream_url: str = "wss://stream.data.alpaca.markets/v2"
+
+    # trading: pre-trade risk limits and fees (amounts in the funding currency)
+    trading_max_order_qty: Decimal = Decimal(1_000_000)
+    trading_max_order_notional: Decimal = Decimal(1_000_000)
+    trading_collar_percent: Decimal = Field(default=Decimal(10), gt=0, le=100)
+    trading_max_orders_per_minute: int = Field(default=600, ge=1)
+    trading_commission_bps: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+    trading_crypto_fee_bps: Decimal = Field(default=Decimal(25), ge=0, le=1000)
+    trading_sec_fee_rate: Decimal = Field(default=Decimal("0.0000278"), ge=0, le=1)
+    trading_taf_per_share: Decimal = Field(default=Decimal("0.000166"), ge=0, le=1)
+    trading_taf_max: Decimal = Field(default=Decimal("8.30"), ge=0)
+    paper_slippage_bps: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+    paper_latency_ms: int = Field(default=0, ge=0, le=60_000)
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)

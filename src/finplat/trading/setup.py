@@ -1,0 +1,40 @@
+"""Builds trading's kit from settings."""
+
+from __future__ import annotations
+
+from finplat.kernel import Clock
+from finplat.marketdata import MarketDataKit
+from finplat.platform.db import UnitOfWorkFactory
+from finplat.platform.settings import Settings
+from finplat.trading.context import TradingKit, TradingPolicy
+from finplat.trading.domain.fees import FeeSchedule
+from finplat.trading.domain.risk import RiskLimits
+
+
+def trading_policy(settings: Settings) -> TradingPolicy:
+    return TradingPolicy(
+        limits=RiskLimits(
+            max_order_qty=settings.trading_max_order_qty,
+            max_order_notional=settings.trading_max_order_notional,
+            collar_percent=settings.trading_collar_percent,
+            max_orders_per_minute=settings.trading_max_orders_per_minute,
+        ),
+        fees=FeeSchedule(
+            commission_bps=settings.trading_commission_bps,
+            sec_fee_rate=settings.trading_sec_fee_rate,
+            taf_per_share=settings.trading_taf_per_share,
+            taf_max=settings.trading_taf_max,
+            crypto_bps=settings.trading_crypto_fee_bps,
+        ),
+        currency=settings.funding_currency,
+        paper_slippage_bps=settings.paper_slippage_bps,
+    )
+
+
+def build_trading_kit(
+    settings: Settings, uows: UnitOfWorkFactory, clock: Clock, marketdata: MarketDataKit
+) -> TradingKit:
+    """The kit; venues register themselves on it when the process that runs them starts."""
+    return TradingKit(
+        uows=uows, clock=clock, marketdata=marketdata, policy=trading_policy(settings)
+    )
