@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 import uvicorn
 
-from finplat import __version__, identity, ledger, marketdata, onboarding
+from finplat import __version__, identity, ledger, marketdata, onboarding, trading
 from finplat.app import (
     ENCRYPTED_COLUMNS,
     Platform,
@@ -21,10 +22,10 @@ from finplat.app import (
     create_app,
     seed_demo,
 )
-from finplat.identity.accounts import create_user
+from finplat.identity.accounts import create_user, user_id_for_email
 from finplat.identity.apikeys import NewApiKey, create_key_for_email
 from finplat.identity.audit import ChainReport
-from finplat.kernel import DomainError
+from finplat.kernel import Amount, Conflict, DomainError, new_id
 from finplat.ledger.reconcile import (
     LedgerCheck,
     Reconciliation,
@@ -410,3 +411,74 @@ def marketdata_backfill(ctx: typer.Context) -> None:
         typer.echo(_run_with_platform(_settings(ctx), work))
     except (DomainError, marketdata.ProviderNotConfigured) as exc:
         _fail(str(exc))
+
+
+paper_cli = typer.Typer(help="Paper trading accounts (sandbox money).", no_args_is_help=True)
+cli.add_typer(paper_cli, name="paper-account")
+
+
+@paper_cli.command("create")
+def paper_account_create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(help="The paper customer's email address.")],
+    cash: Annotated[str, typer.Option(help="Paper cash to add, a decimal amount.")] = "100000",
+) -> None:
+    """Create (or top up) a paper customer: an approved paper KYC case, paper cash, and a new
+    API key (read, trade, data) printed once. Paper and real money never mix."""
+    try:
+        amount = Amount.of(cash, ledger.currency(_settings(ctx).funding_currency))
+    except DomainError as exc:
+        _fail(exc.message)
+    if amount.is_negative() or amount.is_zero():
+        _fail("--cash must be positive")
+
+    async def work(platform: Platform) -> tuple[str | None, NewApiKey, str]:
+        password = None
+        async with platform.uows() as uow:
+            user_id = await user_id_for_email(platform.identity, uow, email)
+            if user_id is None:
+                password = secrets.token_urlsafe(18)
+                created = await create_user(
+                    platform.identity,
+                    uow,
+                    email=email,
+                    password=password,
+                    roles=frozenset({identity.Role.CUSTOMER}),
+                    verified=True,
+                    actor_type="system",
+                )
+                user_id = created.user_id
+            await onboarding.approve_paper_case(uow, user_id)
+            account = await trading.open_trading_account(uow, user_id, paper=True)
+            if not account.paper:
+                raise Conflict("this customer trades real money", code="not_a_paper_customer")
+            await ledger.fund_paper(
+                uow,
+                user_id=user_id,
+                asset=amount.asset,
+                amount=amount.minor,
+                key=f"paper-topup:{new_id()}",
+            )
+        key = await create_key_for_email(
+            platform.identity,
+            email,
+            scopes=[
+                identity.ApiKeyScope.READ,
+                identity.ApiKeyScope.TRADE,
+                identity.ApiKeyScope.DATA,
+            ],
+            name="paper",
+            expires_in=None,
+        )
+        return password, key, account.account_number
+
+    try:
+        password, key, number = _run_with_platform(_settings(ctx), work)
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(f"paper account {number} for {email}: added {amount} paper cash")
+    if password:
+        typer.echo(f"password: {password}  (sign in to the web app; shown only now)")
+    typer.echo(f"key id:   {key.key_id}")
+    typer.echo(f"secret:   {key.secret}")
+    typer.echo("Point Alpaca's SDK at this server with these (url_override); keep the secret now.")

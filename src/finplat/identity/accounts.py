@@ -265,3 +265,9 @@ async def profile(kit: IdentityKit, uow: UnitOfWork, user_id: uuid.UUID) -> Prof
         created_at=user.created_at,
         status=user.status,
     )
+
+
+async def user_id_for_email(kit: IdentityKit, uow: UnitOfWork, email: str) -> uuid.UUID | None:
+    """The id of the user with this email, if any (an operator lookup, not a sign-in)."""
+    found = await user_store.by_email_index(uow.session, kit.email_index(normalize_email(email)))
+    return None if found is None else found.id

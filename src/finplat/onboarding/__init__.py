@@ -10,6 +10,7 @@ from finplat.onboarding.context import OnboardingKit
 from finplat.onboarding.domain import CaseStatus, RiskRating
 from finplat.onboarding.events import ONBOARDING_EVENTS
 from finplat.onboarding.facade import is_kyc_approved, kyc_status
+from finplat.onboarding.paper import approve_paper_case, is_paper_case
 from finplat.onboarding.review import approve_high_risk
 from finplat.onboarding.screening_service import (
     count_screenable,
@@ -26,10 +27,12 @@ __all__ = [
     "OnboardingKit",
     "RiskRating",
     "approve_high_risk",
+    "approve_paper_case",
     "build_onboarding_kit",
     "count_screenable",
     "encrypted_columns",
     "is_kyc_approved",
+    "is_paper_case",
     "kyc_status",
     "load_list",
     "onboarding_routers",
