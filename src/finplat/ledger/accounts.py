@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -65,6 +66,7 @@ def customer_code(owner_id: uuid.UUID, kind: AccountKind, asset: Asset) -> str:
 #: The book of real money; paper trading keeps its own platform accounts (book "paper"), so
 #: paper and real money never meet in one account.
 LIVE_BOOK = "live"
+PAPER_BOOK = "paper"
 
 
 def platform_code(kind: AccountKind, asset: Asset, book: str = LIVE_BOOK) -> str:
@@ -85,6 +87,45 @@ async def by_id(uow: UnitOfWork, account_id: uuid.UUID) -> Account:
     if row is None:
         raise NotFound("no such account", code="account_not_found")
     return account_from_row(row)
+
+
+async def customer_account(
+    uow: UnitOfWork, owner_id: uuid.UUID, kind: AccountKind, asset: Asset
+) -> Account | None:
+    """The customer's account for (kind, asset) if it was ever opened; it is not created
+    (`open_account` creates)."""
+    return await by_code(uow, customer_code(owner_id, kind, asset))
+
+
+class AccountBalance(NamedTuple):
+    """An account's balance and what of it is free, in minor units of its asset."""
+
+    posted: int
+    available: int  # posted less what holds against the account take away
+
+
+_BALANCE_COLUMNS = select(
+    accounts.c.normal_side,
+    accounts.c.debits_posted,
+    accounts.c.credits_posted,
+    accounts.c.debits_pending,
+    accounts.c.credits_pending,
+)
+
+
+async def account_balances(uow: UnitOfWork, account_id: uuid.UUID) -> AccountBalance:
+    """The account's posted and available balance as committed now (not locked: a write
+    re-checks the invariants under its locks)."""
+    row = (
+        await uow.session.execute(_BALANCE_COLUMNS.where(accounts.c.id == account_id))
+    ).one_or_none()
+    if row is None:
+        raise NotFound("no such account", code="account_not_found")
+    side = NormalSide(row.normal_side)
+    counters = Balances(
+        row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending
+    )
+    return AccountBalance(counters.posted(side), counters.available(side))
 
 
 async def open_account(

@@ -176,18 +176,22 @@ class EntryStatus(StrEnum):
     EXPIRED = "expired"
     # a pending entry that was later posted (its postings moved to a new posted entry)
     SETTLED = "settled"
+    # a release: pending postings that give part of a hold back, the hold staying pending
+    RELEASED = "released"
 
 
 class HoldEvent(StrEnum):
     POST = "post"
     VOID = "void"
     EXPIRE = "expire"
+    RELEASE = "release"
 
 
 HOLD_TRANSITIONS: dict[tuple[EntryStatus, HoldEvent], EntryStatus] = {
     (EntryStatus.PENDING, HoldEvent.POST): EntryStatus.SETTLED,
     (EntryStatus.PENDING, HoldEvent.VOID): EntryStatus.VOIDED,
     (EntryStatus.PENDING, HoldEvent.EXPIRE): EntryStatus.EXPIRED,
+    (EntryStatus.PENDING, HoldEvent.RELEASE): EntryStatus.PENDING,
 }
 
 
@@ -202,14 +206,54 @@ def resolve_hold(status: EntryStatus, event: HoldEvent) -> EntryStatus:
         ) from None
 
 
-def partial_post(held: tuple[Posting, ...], amount: int | None) -> tuple[Posting, ...]:
-    """The postings that settle a two-posting hold for `amount` (all of it when None)."""
+def still_held(held: tuple[Posting, ...], released: int) -> int:
+    """What a two-posting hold still holds once `released` of it has been given back."""
+    return next(p.amount for p in held if p.amount > 0) - released
+
+
+def hold_part(held: tuple[Posting, ...], amount: int) -> tuple[Posting, ...]:
+    """A two-posting hold's postings for `amount` of it (none for 0)."""
+    if amount == 0:
+        return ()
     debit = next(p for p in held if p.amount > 0)
-    if amount is None:
-        return held
-    if amount <= 0 or amount > debit.amount:
-        raise InvalidInput(
-            f"the posted amount must be between 1 and {debit.amount}", code="invalid_post_amount"
-        )
     credit = next(p for p in held if p.amount < 0)
     return transfer(debit.account_id, credit.account_id, debit.asset, amount)
+
+
+def release(held: tuple[Posting, ...], remaining: int, amount: int) -> tuple[Posting, ...]:
+    """The postings that give `amount` of a hold back: its postings for that amount,
+    reversed. They are stored pending, so a hold still holds its postings plus its releases'."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError("release amounts are integers in minor units")
+    if amount <= 0 or amount > remaining:
+        raise InvalidInput(
+            f"the released amount must be between 1 and {remaining}"
+            if remaining > 0
+            else "the hold holds nothing more to release",
+            code="invalid_release_amount",
+            details={"held": str(remaining)},
+        )
+    return reversed_postings(hold_part(held, amount))
+
+
+def reversed_postings(items: Iterable[Posting]) -> tuple[Posting, ...]:
+    """Each posting with its sign flipped: a release's postings are its hold's part reversed,
+    and the counters undo that hold part (a release lowers pending counters, it never adds
+    to the other side's)."""
+    return tuple(Posting(p.account_id, p.asset, -p.amount) for p in items)
+
+
+def partial_post(
+    held: tuple[Posting, ...], amount: int | None, remaining: int
+) -> tuple[Posting, ...]:
+    """The postings that settle a two-posting hold for `amount` (all it still holds when
+    None; nothing for 0, which closes the hold and releases the rest)."""
+    if amount is None:
+        amount = remaining
+    elif isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError("posted amounts are integers in minor units")
+    elif amount < 0 or amount > remaining:
+        raise InvalidInput(
+            f"the posted amount must be between 0 and {remaining}", code="invalid_post_amount"
+        )
+    return hold_part(held, amount)

@@ -4,10 +4,16 @@ Deposits settle at once in the embedded mode. A withdrawal takes a hold on the c
 cash, needs an approved KYC case and, above a threshold, a compliance approval confirmed by a
 second staff member; it settles by posting the hold. A returned deposit is reversed even if
 the cash was spent: the account goes negative and is restricted until it is covered.
+
+Paper customers are funded instantly from the paper book's omnibus account (`fund_paper`),
+recorded as funding of direction "paper" so that a customer's history tells which money they
+hold: a customer with real deposits or withdrawals gets no paper money, and a paper customer
+can neither deposit nor withdraw.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -38,7 +44,7 @@ from finplat.kernel import (
     new_id,
 )
 from finplat.ledger import journal
-from finplat.ledger.accounts import Account, open_account
+from finplat.ledger.accounts import PAPER_BOOK, Account, open_account
 from finplat.ledger.domain import AccountKind, currency, transfer
 from finplat.ledger.events import (
     DepositReturned,
@@ -98,8 +104,14 @@ def _amount(value: Decimal, asset: Asset) -> Amount:
     return amount
 
 
+#: funding directions: real money over the bank rail, and paper money for paper accounts
+LIVE_DIRECTIONS = ("deposit", "withdrawal")
+PAPER = "paper"
+_REFERENCE_PREFIX = {"deposit": "DEP", "withdrawal": "WDL", PAPER: "PPR"}
+
+
 def _reference(direction: str) -> str:
-    return f"{'DEP' if direction == 'deposit' else 'WDL'}-{new_id().hex[:20].upper()}"
+    return f"{_REFERENCE_PREFIX[direction]}-{new_id().hex[:20].upper()}"
 
 
 async def _accounts(uow: UnitOfWork, user_id: uuid.UUID, asset: Asset) -> tuple[Account, Account]:
@@ -136,6 +148,24 @@ async def _used_today(uow: UnitOfWork, user_id: uuid.UUID, direction: str) -> in
         .where(funding.c.status.not_in(["rejected", "failed"]))
     )
     return int(total or 0)
+
+
+async def _has_funding(uow: UnitOfWork, user_id: uuid.UUID, directions: tuple[str, ...]) -> bool:
+    found = await uow.session.scalar(
+        select(funding.c.id)
+        .where(funding.c.user_id == user_id)
+        .where(funding.c.direction.in_(directions))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _require_live(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    if await _has_funding(uow, user_id, (PAPER,)):
+        raise BusinessRuleViolation(
+            "a paper account holds paper money only: no deposits or withdrawals",
+            code="paper_account",
+        )
 
 
 async def _require_kyc(uow: UnitOfWork, user_id: uuid.UUID) -> None:
@@ -218,6 +248,7 @@ async def deposit(
     replay = await _existing(uow, key, request_hash, asset)
     if replay is not None:
         return replay
+    await _require_live(uow, principal.user_id)
     await _require_kyc(uow, principal.user_id)
     if (
         await _used_today(uow, principal.user_id, "deposit") + value.minor
@@ -253,6 +284,49 @@ async def deposit(
         )
     )
     return _view(await _row(uow, funding_id), asset)
+
+
+async def fund_paper(
+    uow: UnitOfWork, *, user_id: uuid.UUID, asset: Asset, amount: Decimal, key: str
+) -> journal.Entry:
+    """Credit a paper customer's cash with `amount` (major units: Decimal("100000") is
+    100,000.00 USD) from the paper book's omnibus account, at once: a sandbox top-up, with no
+    bank, KYC or limits. The same `key` (scoped to the customer) with the same request returns
+    the first entry; with another, a conflict. A customer with real deposits or withdrawals is
+    refused (`live_account`): paper money never enters an account that holds real money."""
+    value = _amount(amount, asset)
+    funding_key = _key(user_id, key)
+    request_hash = _hash(op=PAPER, amount=value.minor, asset=asset.code)
+    bank = await open_account(uow, kind=AccountKind.OMNIBUS_BANK, asset=asset, book=PAPER_BOOK)
+    cash = await open_account(uow, kind=AccountKind.CUSTOMER_CASH, asset=asset, owner_id=user_id)
+    await journal.lock_accounts(uow, [cash.id])  # serialises this customer's funding requests
+    replay = await _existing(uow, funding_key, request_hash, asset)
+    if replay is not None:
+        row = await _row(uow, replay.id)
+        first = await journal.entry_by_id(uow, row.settle_entry_id)
+        return dataclasses.replace(first, replayed=True)
+    if await _has_funding(uow, user_id, LIVE_DIRECTIONS):
+        raise BusinessRuleViolation(
+            "this customer holds real money; paper money cannot be added", code="live_account"
+        )
+    funding_id, reference = await _insert(
+        uow,
+        user_id=user_id,
+        direction=PAPER,
+        amount=value,
+        key=funding_key,
+        request_hash=request_hash,
+        status="pending",
+    )
+    entry = await journal.post_entry(
+        uow,
+        key=f"funding:{funding_id}:settle",
+        postings_=transfer(bank.id, cash.id, asset.code, value.minor),
+        description="paper funding",
+        meta={"book": PAPER_BOOK, "paper_reference": reference, "funding_id": str(funding_id)},
+    )
+    await _set(uow, funding_id, status="settled", settle_entry_id=entry.id)
+    return entry
 
 
 async def _clear_restriction(uow: UnitOfWork, cash: Account) -> None:
@@ -325,6 +399,7 @@ async def request_withdrawal(
     replay = await _existing(uow, key, request_hash, asset)
     if replay is not None:
         return replay
+    await _require_live(uow, principal.user_id)
     await _require_kyc(uow, principal.user_id)
     if cash.restricted:
         raise BusinessRuleViolation(

@@ -1,4 +1,5 @@
-"""The posting engine: balanced entries, holds (pending transfers), their post and void.
+"""The posting engine: balanced entries, holds (pending transfers), their partial release,
+post and void.
 
 Each write locks the accounts it touches in id order (FOR UPDATE on PostgreSQL; SQLite's
 BEGIN IMMEDIATE already serialises writers) and computes the new counters, checking every
@@ -6,7 +7,14 @@ constrained account's invariant. Then it claims its idempotency key by inserting
 (INSERT ... ON CONFLICT DO NOTHING) and only then writes the counters, the postings and the
 event, in the caller's transaction. The same key with the same request returns the first
 result (even when the state it changed would now decline the request); with a different
-request it is a conflict.
+request it is a conflict. A write that touches holds locks their entry rows first (in id
+order), then the accounts: every write takes its locks in that one order, so no two deadlock.
+Two writes in one transaction lock one after the other, which breaks that order: a fill books
+its release in the same `post_entry`, not in a `release_hold` before it.
+
+A release gives part of a hold back and keeps the rest pending. It is an entry of its own
+(kind "release", pending postings that reverse the hold's, scaled), so what a hold still holds
+is its postings plus its releases' and the check can prove every pending counter from them.
 
 A write's statements run as one synchronous function on the unit of work's connection
 (`run_sync`): SQLAlchemy's asyncio layer then starts one greenlet per write instead of one per
@@ -24,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from finplat.kernel import (
@@ -44,8 +52,12 @@ from finplat.ledger.domain import (
     NormalSide,
     Posting,
     check_balanced,
+    hold_part,
     partial_post,
+    release,
     resolve_hold,
+    reversed_postings,
+    still_held,
     transfer,
 )
 from finplat.ledger.events import TransferPosted
@@ -79,10 +91,32 @@ _POSTINGS_OF = (
     .where(postings.c.entry_id == bindparam("entry_id"))
     .order_by(postings.c.seq)
 )
+# a hold's postings (released = 0) and its releases' (released = 1), in one round trip
+_HOLD_POSTINGS = (
+    select(
+        postings.c.account_id,
+        postings.c.asset,
+        postings.c.amount,
+        literal_column("0").label("released"),
+    )
+    .where(postings.c.entry_id == bindparam("hold_id"))
+    .union_all(
+        select(
+            postings.c.account_id,
+            postings.c.asset,
+            postings.c.amount,
+            literal_column("1").label("released"),
+        )
+        .select_from(postings.join(entries, entries.c.id == postings.c.entry_id))
+        .where(entries.c.pending_id == bindparam("hold_id"))
+        .where(entries.c.kind == "release")
+    )
+)
 # the SET clause is the four counters named in the parameters
 _SET_COUNTERS = update(accounts).where(accounts.c.id == bindparam("account_id"))
 _RESOLVE_HOLD = update(entries).where(entries.c.id == bindparam("hold_id"))
 _INSERT_POSTINGS = insert(postings)
+_INSERT_ENTRIES = insert(entries)
 # INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id: a row back means the key
 # is ours; none means an earlier request holds it (waiting for that request to finish first)
 _CLAIM_KEY = {
@@ -304,24 +338,25 @@ class _Draft:
         )
 
 
+def _entry_row(entry: Entry, request_hash: str) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "idempotency_key": entry.idempotency_key,
+        "request_hash": request_hash,
+        "kind": entry.kind,
+        "status": entry.status.value,
+        "pending_id": entry.pending_id,
+        "description": entry.description,
+        "meta": entry.meta,
+        "created_at": entry.created_at,
+        "expires_at": entry.expires_at,
+    }
+
+
 def _claim(conn: Connection, entry: Entry, request_hash: str) -> Entry | None:
     """Insert the entry row if its key is free (None); otherwise the first answer under the
     key (replayed), or a conflict. Called before anything else is written."""
-    claimed = conn.execute(
-        _CLAIM_KEY[conn.dialect.name],
-        {
-            "id": entry.id,
-            "idempotency_key": entry.idempotency_key,
-            "request_hash": request_hash,
-            "kind": entry.kind,
-            "status": entry.status.value,
-            "pending_id": entry.pending_id,
-            "description": entry.description,
-            "meta": entry.meta,
-            "created_at": entry.created_at,
-            "expires_at": entry.expires_at,
-        },
-    )
+    claimed = conn.execute(_CLAIM_KEY[conn.dialect.name], _entry_row(entry, request_hash))
     if claimed.first() is not None:
         return None
     replay = _replay(conn, entry.idempotency_key, request_hash)
@@ -330,6 +365,8 @@ def _claim(conn: Connection, entry: Entry, request_hash: str) -> Entry | None:
 
 
 def _write_counters(conn: Connection, after: dict[uuid.UUID, Balances]) -> None:
+    if not after:
+        return
     conn.execute(
         _SET_COUNTERS,
         [
@@ -345,28 +382,28 @@ def _write_counters(conn: Connection, after: dict[uuid.UUID, Balances]) -> None:
     )
 
 
-def _write_postings(conn: Connection, entry: Entry, *, pending: bool) -> None:
-    if not entry.postings:
-        return
-    conn.execute(
-        _INSERT_POSTINGS,
-        [
-            {
-                "entry_id": entry.id,
-                "account_id": p.account_id,
-                "asset": p.asset,
-                "amount": p.amount,
-                "pending": pending,
-                "created_at": entry.created_at,
-            }
-            for p in entry.postings
-        ],
-    )
+def _write_postings(conn: Connection, booked: Sequence[tuple[Entry, bool]]) -> None:
+    """The postings of each (entry, pending) in one statement."""
+    rows = [
+        {
+            "entry_id": entry.id,
+            "account_id": p.account_id,
+            "asset": p.asset,
+            "amount": p.amount,
+            "pending": pending,
+            "created_at": entry.created_at,
+        }
+        for entry, pending in booked
+        for p in entry.postings
+    ]
+    if rows:
+        conn.execute(_INSERT_POSTINGS, rows)
 
 
 async def _published(uow: UnitOfWork, entry: Entry) -> Entry:
-    """`entry`, after recording its TransferPosted event unless it is a replay."""
-    if not entry.replayed:
+    """`entry`, after recording its TransferPosted event unless it is a replay or moved
+    nothing (a hold posted for zero)."""
+    if not entry.replayed and entry.postings:
         await uow.publish(
             TransferPosted(
                 entry_id=str(entry.id),
@@ -381,6 +418,87 @@ async def _published(uow: UnitOfWork, entry: Entry) -> Entry:
     return entry
 
 
+# -- holds as a write sees them -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    """Part of a pending hold given back in the same write as an entry: a fill releases the
+    part of its order's hold it uses. `amount` is in minor units; with `capped`, a hold that
+    holds less gives back all it holds (nothing when it holds nothing)."""
+
+    hold_id: uuid.UUID
+    amount: int
+    capped: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise TypeError("release amounts are integers in minor units")
+        if self.amount <= 0:
+            raise InvalidInput("a released amount must be positive", code="invalid_release_amount")
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """A hold as a write sees it once its entry row is locked."""
+
+    id: uuid.UUID
+    status: EntryStatus
+    expires_at: datetime | None
+    meta: dict[str, Any]
+    held: tuple[Posting, ...]  # its own two postings
+    remaining: int  # what it still holds (0 once closed)
+
+    def rest(self) -> tuple[Posting, ...]:
+        """The part of the hold still held, as hold postings (none when it holds nothing)."""
+        return hold_part(self.held, self.remaining)
+
+    def releasing(self, amount: int, *, capped: bool = False) -> tuple[Posting, ...]:
+        """The postings of a release of `amount` (raises when the hold cannot give it)."""
+        resolve_hold(self.status, HoldEvent.RELEASE)
+        if capped:
+            amount = min(amount, self.remaining)
+            if amount == 0:
+                return ()
+        return release(self.held, self.remaining, amount)
+
+
+def _read_hold(conn: Connection, row: Any) -> _Hold:
+    found = conn.execute(_HOLD_POSTINGS, {"hold_id": row.id}).all()
+    held = tuple(Posting(r.account_id, r.asset, r.amount) for r in found if not r.released)
+    released = sum(r.amount for r in found if r.released and r.amount > 0)
+    status = EntryStatus(row.status)
+    remaining = still_held(held, released) if status is EntryStatus.PENDING else 0
+    return _Hold(row.id, status, row.expires_at, dict(row.meta), held, remaining)
+
+
+def _lock_hold(conn: Connection, hold_id: uuid.UUID) -> _Hold:
+    row = conn.execute(_LOCK_ENTRY, {"entry_id": hold_id}).one_or_none()
+    if row is None or row.kind != "hold":
+        raise NotFound("no such hold", code="hold_not_found")
+    return _read_hold(conn, row)
+
+
+def _held(conn: Connection, hold_id: uuid.UUID) -> int:
+    row = conn.execute(_ENTRY_BY_ID, {"entry_id": hold_id}).one_or_none()
+    if row is None or row.kind != "hold":
+        raise NotFound("no such hold", code="hold_not_found")
+    if row.status != EntryStatus.PENDING.value:
+        return 0
+    return _read_hold(conn, row).remaining
+
+
+async def held_amount(uow: UnitOfWork, hold_id: uuid.UUID) -> int:
+    """What a hold still holds, in minor units: its amount less its releases while it is
+    pending, 0 once it is posted, voided or expired."""
+    return await uow.run_sync(_held, hold_id)
+
+
+def _unhold(given_back: Iterable[Posting]) -> list[Change]:
+    """The counter changes of release postings: they undo that part of the hold."""
+    return [(p, True, -1) for p in reversed_postings(given_back)]
+
+
 # -- entries and holds --------------------------------------------------------------------------
 
 
@@ -391,19 +509,52 @@ def _book(
     request_hash: str,
     changes: Sequence[Change],
     allow_negative: frozenset[uuid.UUID],
+    releases: Sequence[Release] = (),
 ) -> Entry:
-    """Lock, check, claim the key, write: the new entry, or the first answer under its key."""
-    locked = _lock(conn, (posting.account_id for posting, _, _ in changes))
+    """Lock, check, claim the key, write: the new entry, or the first answer under its key.
+    `releases` (sorted by hold) are booked as release entries of their own."""
+    holds = [_lock_hold(conn, r.hold_id) for r in releases]
     try:
+        given_back = [
+            h.releasing(r.amount, capped=r.capped) for h, r in zip(holds, releases, strict=True)
+        ]
+        changes = [*changes, *(c for postings_ in given_back for c in _unhold(postings_))]
+        locked = _lock(conn, (posting.account_id for posting, _, _ in changes))
         after = _counters(locked, changes, allow_negative=allow_negative)
     except _DECLINED:
         return _replay_or_raise(conn, draft.key, request_hash)
     entry = draft.entry(clock.now())
     if replay := _claim(conn, entry, request_hash):
         return replay
+    released = [
+        _Draft(
+            f"{entry.id}:release:{h.id}",
+            "release",
+            EntryStatus.RELEASED,
+            postings_,
+            draft.description,
+            {**h.meta, "entry_id": str(entry.id)},
+            pending_id=h.id,
+        ).entry(entry.created_at)
+        for h, postings_ in zip(holds, given_back, strict=True)
+        if postings_
+    ]
+    if released:
+        conn.execute(_INSERT_ENTRIES, [_entry_row(e, request_hash) for e in released])
     _write_counters(conn, after)
-    _write_postings(conn, entry, pending=entry.status is EntryStatus.PENDING)
+    _write_postings(
+        conn,
+        [(entry, entry.status is EntryStatus.PENDING), *((e, True) for e in released)],
+    )
     return entry
+
+
+def _sorted_releases(releases: Iterable[Release]) -> tuple[Release, ...]:
+    """Releases in the order their holds are locked; one per hold."""
+    ordered = tuple(sorted(releases, key=lambda r: r.hold_id))
+    if len({r.hold_id for r in ordered}) != len(ordered):
+        raise InvalidInput("an entry releases a hold at most once", code="duplicate_release")
+    return ordered
 
 
 async def post_entry(
@@ -414,16 +565,29 @@ async def post_entry(
     description: str = "",
     meta: dict[str, Any] | None = None,
     allow_negative: Iterable[uuid.UUID] = (),
+    releases: Iterable[Release] = (),
 ) -> Entry:
     """Book a balanced entry now. `allow_negative` names accounts that may go below zero
-    (a returned deposit reversing cash already spent)."""
+    (a returned deposit reversing cash already spent).
+
+    `releases` give back parts of pending holds in the same write: a fill books its cash,
+    shares and fee and releases what it used of its order's hold. The invariants see the
+    entry and the releases together (spending held cash does not need it twice), and the
+    holds and accounts are locked once, in order: two separate writes in one transaction
+    (release, then post) could deadlock with a fill on the other side of the market."""
     _check_key(key)
     items = check_balanced(postings_)
-    request = {"op": "entry", "postings": [(str(p.account_id), p.asset, p.amount) for p in items]}
+    ordered = _sorted_releases(releases)
+    request: dict[str, Any] = {
+        "op": "entry",
+        "postings": [(str(p.account_id), p.asset, p.amount) for p in items],
+    }
+    if ordered:  # absent otherwise, so entries booked before releases existed replay the same
+        request["releases"] = [(str(r.hold_id), r.amount, r.capped) for r in ordered]
     draft = _Draft(key, "entry", EntryStatus.POSTED, items, description, meta or {})
     changes = [(p, False, 1) for p in items]
     booked = await uow.run_sync(
-        _book, uow.clock, draft, _hash(request), changes, frozenset(allow_negative)
+        _book, uow.clock, draft, _hash(request), changes, frozenset(allow_negative), ordered
     )
     return await _published(uow, booked)
 
@@ -441,7 +605,7 @@ async def hold(
     meta: dict[str, Any] | None = None,
 ) -> Entry:
     """A pending transfer: it reduces the debit account's available balance until posted,
-    voided or expired."""
+    voided or expired (or released, in part or in full)."""
     _check_key(key)
     items = transfer(debit, credit, asset, amount)
     request = {
@@ -461,7 +625,7 @@ async def hold(
 
 @dataclass(frozen=True)
 class _Resolution:
-    """Posting, voiding or expiring a hold (an expiry has no key and books no entry)."""
+    """Posting, voiding or releasing part of a hold."""
 
     key: str
     hold_id: uuid.UUID
@@ -474,53 +638,83 @@ class _Resolution:
         return _hash({"op": self.event.value, "hold": str(self.hold_id), "amount": self.amount})
 
 
+def _release(conn: Connection, clock: Clock, how: _Resolution) -> Entry:
+    hold_ = _lock_hold(conn, how.hold_id)
+    try:
+        assert how.amount is not None  # noqa: S101 - release_hold passes one
+        given_back = hold_.releasing(how.amount)
+        locked = _lock(conn, (p.account_id for p in given_back))
+        after = _counters(locked, _unhold(given_back), allow_negative=frozenset())
+    except _DECLINED:
+        return _replay_or_raise(conn, how.key, how.request_hash)
+    entry = _Draft(
+        how.key,
+        "release",
+        EntryStatus.RELEASED,
+        given_back,
+        how.description,
+        hold_.meta,
+        pending_id=hold_.id,
+    ).entry(clock.now())
+    if replay := _claim(conn, entry, how.request_hash):
+        return replay
+    _write_counters(conn, after)
+    _write_postings(conn, [(entry, True)])
+    return entry
+
+
+async def release_hold(
+    uow: UnitOfWork, *, key: str, hold_id: uuid.UUID, amount: int, description: str = ""
+) -> Entry:
+    """Give back `amount` (minor units, 1 to what it still holds) of a pending hold; the rest
+    stays pending. A hold that holds nothing stays pending until posted (for zero), voided
+    or expired; one past its expiry but not yet swept still releases (giving back is always
+    safe). To release as part of booking an entry, pass `releases` to `post_entry`: two
+    writes in one transaction lock one after the other and can deadlock."""
+    _check_key(key)
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError("release amounts are integers in minor units")
+    how = _Resolution(key, hold_id, HoldEvent.RELEASE, amount, description)
+    return await uow.run_sync(_release, uow.clock, how)
+
+
 def _resolve(conn: Connection, clock: Clock, how: _Resolution) -> Entry:
-    row = conn.execute(_LOCK_ENTRY, {"entry_id": how.hold_id}).one_or_none()
-    if row is None or row.kind != "hold":
-        raise NotFound("no such hold", code="hold_not_found")
-    held = _entry(conn, row).postings
-    locked = _lock(conn, (p.account_id for p in held))
+    hold_ = _lock_hold(conn, how.hold_id)
+    locked = _lock(conn, (p.account_id for p in hold_.held))
     now = clock.now()
     try:
-        status = resolve_hold(EntryStatus(row.status), how.event)
-        if how.event is HoldEvent.POST and row.expires_at is not None and row.expires_at <= now:
+        status = resolve_hold(hold_.status, how.event)
+        if how.event is HoldEvent.POST and hold_.expires_at is not None and hold_.expires_at <= now:
             # expired but not yet swept: it is released, not settled
             raise BusinessRuleViolation("this hold has expired", code="hold_expired")
-        settled = partial_post(held, how.amount) if how.event is HoldEvent.POST else ()
-        release = [(p, True, -1) for p in held]
+        settled = (
+            partial_post(hold_.held, how.amount, hold_.remaining)
+            if how.event is HoldEvent.POST
+            else ()
+        )
+        release_rest = [(p, True, -1) for p in hold_.rest()]
         after = _counters(
-            locked, [*release, *((p, False, 1) for p in settled)], allow_negative=frozenset()
+            locked, [*release_rest, *((p, False, 1) for p in settled)], allow_negative=frozenset()
         )
     except _DECLINED:
         return _replay_or_raise(conn, how.key, how.request_hash)
-    if how.event is HoldEvent.EXPIRE:
-        _settle_hold(conn, how.hold_id, status, now, after)
-        return _entry_by_id(conn, how.hold_id)
     entry = _Draft(
         how.key,
         how.event.value,
         EntryStatus.POSTED if how.event is HoldEvent.POST else EntryStatus.VOIDED,
         settled,
         how.description,
-        dict(row.meta),  # the settlement keeps the hold's references (bank, order...)
+        hold_.meta,  # the settlement keeps the hold's references (bank, order...)
         pending_id=how.hold_id,
     ).entry(now)
     if replay := _claim(conn, entry, how.request_hash):
         return replay
-    _settle_hold(conn, how.hold_id, status, now, after)
-    _write_postings(conn, entry, pending=False)
-    return entry
-
-
-def _settle_hold(
-    conn: Connection,
-    hold_id: uuid.UUID,
-    status: EntryStatus,
-    now: datetime,
-    after: dict[uuid.UUID, Balances],
-) -> None:
-    conn.execute(_RESOLVE_HOLD, {"hold_id": hold_id, "status": status.value, "resolved_at": now})
+    conn.execute(
+        _RESOLVE_HOLD, {"hold_id": how.hold_id, "status": status.value, "resolved_at": now}
+    )
     _write_counters(conn, after)
+    _write_postings(conn, [(entry, False)])
+    return entry
 
 
 async def post_hold(
@@ -531,7 +725,8 @@ async def post_hold(
     amount: int | None = None,
     description: str = "",
 ) -> Entry:
-    """Settle a hold, for its whole amount or less (the rest is released)."""
+    """Settle a hold for what it still holds (None) or less, down to 0; the rest is released
+    and the hold closes."""
     _check_key(key)
     how = _Resolution(key, hold_id, HoldEvent.POST, amount, description)
     return await _published(uow, await uow.run_sync(_resolve, uow.clock, how))
@@ -540,16 +735,38 @@ async def post_hold(
 async def void_hold(
     uow: UnitOfWork, *, key: str, hold_id: uuid.UUID, description: str = ""
 ) -> Entry:
+    """Release what a hold still holds and close it."""
     _check_key(key)
     how = _Resolution(key, hold_id, HoldEvent.VOID, None, description)
     return await uow.run_sync(_resolve, uow.clock, how)
 
 
 def _expire(conn: Connection, clock: Clock, limit: int) -> int:
-    ids = conn.execute(_EXPIRED_HOLDS, {"now": clock.now(), "limit": limit}).scalars().all()
-    for hold_id in ids:
-        _resolve(conn, clock, _Resolution("", hold_id, HoldEvent.EXPIRE, None, "expired"))
-    return len(ids)
+    """Every hold row first, in id order, then their accounts: the lock order of every write
+    (a sweep that locked hold, accounts, next hold... could deadlock with a fill)."""
+    now = clock.now()
+    ids = sorted(conn.execute(_EXPIRED_HOLDS, {"now": now, "limit": limit}).scalars().all())
+    holds = [_lock_hold(conn, hold_id) for hold_id in ids]
+    # settled or voided by a write that committed while the sweep waited for its lock
+    due = [h for h in holds if h.status is EntryStatus.PENDING]
+    if not due:
+        return 0
+    changes = [(p, True, -1) for h in due for p in h.rest()]
+    locked = _lock(conn, (p.account_id for h in due for p in h.held))
+    after = _counters(locked, changes, allow_negative=frozenset())
+    conn.execute(
+        _RESOLVE_HOLD,
+        [
+            {
+                "hold_id": h.id,
+                "status": resolve_hold(h.status, HoldEvent.EXPIRE).value,
+                "resolved_at": now,
+            }
+            for h in due
+        ],
+    )
+    _write_counters(conn, after)
+    return len(due)
 
 
 async def expire_holds(uow: UnitOfWork, *, limit: int = 500) -> int:

@@ -2,9 +2,10 @@
 
 `check_ledger` re-derives every figure the posting engine keeps from the postings themselves,
 with aggregate SQL in one read-only snapshot, and reports every difference it finds (never
-only the first): the trial balance per asset, each account's four counters, each entry's
-balance per asset, and postings that point at no account or no entry or carry another asset
-than their account.
+only the first): the trial balance per asset, each account's four counters (pending ones from
+the holds still pending, less their releases), each entry's balance per asset, releases that
+give back more than their hold held, and postings that point at no account or no entry or
+carry another asset than their account.
 
 `reconcile_statement` compares a bank statement (CSV, format below) with the postings to the
 platform's omnibus bank account of one asset.
@@ -113,6 +114,10 @@ class ProblemKind(StrEnum):
     UNKNOWN_ACCOUNT = "unknown_account"
     #: postings of an entry id that does not exist; expected 0, found how many postings
     MISSING_ENTRY = "missing_entry"
+    #: releases of a hold (`entry_id`) give back more on an account than the hold put there,
+    #: or add to it, or name an account or a hold it does not have; expected what the hold
+    #: holds there (at most), found what its releases give back
+    OVER_RELEASED = "over_released"
 
 
 #: the kinds whose `expected` and `found` count postings rather than minor units
@@ -194,6 +199,7 @@ async def check_ledger(database: Database) -> LedgerCheck:
             _trial_balance,
             _counters,
             _unbalanced_entries,
+            _over_released,
             _asset_mismatches,
             _unknown_accounts,
             _missing_entries,
@@ -237,40 +243,76 @@ _COUNTERS = (
 )
 
 
+def _hold_of_entry() -> Any:
+    """The hold a pending posting belongs to: its own entry, or the hold its release names."""
+    return case((entries.c.kind == "release", entries.c.pending_id), else_=entries.c.id)
+
+
+def _pending_sums() -> Any:
+    """Each account's pending counters from its holds still pending: per hold and account, the
+    hold's posting plus its releases' (which reverse it) is what the hold still holds there;
+    a debit adds to debits_pending, a credit to credits_pending."""
+    hold = entries.alias("hold")
+    hold_id = _hold_of_entry()
+    net = func.sum(postings.c.amount)
+    per_hold = (
+        select(postings.c.account_id, net.label("net"))
+        .select_from(
+            postings.join(entries, entries.c.id == postings.c.entry_id).join(
+                hold, hold.c.id == hold_id
+            )
+        )
+        .where(postings.c.pending.is_(True))
+        .where(hold.c.status == EntryStatus.PENDING.value)
+        .group_by(hold_id, postings.c.account_id)
+        .subquery()
+    )
+    return (
+        select(
+            per_hold.c.account_id,
+            func.sum(case((per_hold.c.net > 0, per_hold.c.net), else_=0)).label("debits_pending"),
+            func.sum(case((per_hold.c.net < 0, -per_hold.c.net), else_=0)).label("credits_pending"),
+        )
+        .group_by(per_hold.c.account_id)
+        .subquery()
+    )
+
+
 async def _counters(session: AsyncSession, scales: dict[str, int]) -> AsyncIterator[LedgerProblem]:
     """Each account's counters against the sums of its postings; only differing rows return.
 
-    Pending postings count while their hold is still pending: posting, voiding or expiring a
-    hold releases its pending counters and leaves the postings in place.
+    Pending postings count while their hold is still pending: releasing part of a hold adds
+    pending postings that reverse that part; posting, voiding or expiring a hold releases its
+    pending counters and leaves the postings in place.
     """
     amount = postings.c.amount
-    posted = postings.c.pending.is_(False)
-    held = and_(postings.c.pending.is_(True), entries.c.status == EntryStatus.PENDING.value)
-
-    def total(condition: Any, value: Any, name: str) -> Any:
-        return func.coalesce(func.sum(case((condition, value), else_=0)), 0).label(name)
-
-    sums = (
+    posted_sums = (
         select(
             postings.c.account_id,
-            total(and_(posted, amount > 0), amount, "debits_posted"),
-            total(and_(posted, amount < 0), -amount, "credits_posted"),
-            total(and_(held, amount > 0), amount, "debits_pending"),
-            total(and_(held, amount < 0), -amount, "credits_pending"),
+            func.sum(case((amount > 0, amount), else_=0)).label("debits_posted"),
+            func.sum(case((amount < 0, -amount), else_=0)).label("credits_posted"),
         )
-        .select_from(postings.outerjoin(entries, entries.c.id == postings.c.entry_id))
+        .where(postings.c.pending.is_(False))
         .group_by(postings.c.account_id)
         .subquery()
     )
+    pending_sums = _pending_sums()
     derived = [
-        func.coalesce(sums.c[kind.value], 0).label(f"sum_{kind.value}") for kind in _COUNTERS
+        func.coalesce(sums.c[kind.value], 0).label(f"sum_{kind.value}")
+        for sums, kind in zip(
+            (posted_sums, posted_sums, pending_sums, pending_sums), _COUNTERS, strict=True
+        )
     ]
     stored = [accounts.c[kind.value] for kind in _COUNTERS]
     query = (
         select(
             accounts.c.id, accounts.c.code, accounts.c.asset, accounts.c.scale, *stored, *derived
         )
-        .select_from(accounts.outerjoin(sums, sums.c.account_id == accounts.c.id))
+        .select_from(
+            accounts.outerjoin(posted_sums, posted_sums.c.account_id == accounts.c.id).outerjoin(
+                pending_sums, pending_sums.c.account_id == accounts.c.id
+            )
+        )
         .where(or_(*(s != d for s, d in zip(stored, derived, strict=True))))
         .order_by(accounts.c.code)
     )
@@ -310,6 +352,55 @@ async def _unbalanced_entries(
             expected=0,
             found=int(row.total),
             entry_id=row.entry_id,
+            scale=scales.get(row.asset),
+        )
+
+
+async def _over_released(
+    session: AsyncSession, scales: dict[str, int]
+) -> AsyncIterator[LedgerProblem]:
+    """Per hold and account, its releases reverse part of its posting, never more (whatever
+    the hold's status: a closed hold's history must add up too)."""
+    hold_id = _hold_of_entry()
+    amount = postings.c.amount
+    held = func.sum(case((entries.c.kind == "hold", amount), else_=0))
+    released = func.sum(case((entries.c.kind == "release", amount), else_=0))
+    per_hold = (
+        select(
+            hold_id.label("hold_id"),
+            postings.c.account_id,
+            postings.c.asset,
+            held.label("held"),
+            released.label("released"),
+        )
+        .select_from(postings.join(entries, entries.c.id == postings.c.entry_id))
+        .where(postings.c.pending.is_(True))
+        .where(entries.c.kind.in_(("hold", "release")))
+        .group_by(hold_id, postings.c.account_id, postings.c.asset)
+        .having(
+            or_(
+                held == 0,  # an account the hold never touched, or no such hold
+                and_(held > 0, released > 0),  # a "release" that adds to the hold
+                and_(held < 0, released < 0),
+                func.abs(released) > func.abs(held),
+            )
+        )
+        .subquery()
+    )
+    query = (
+        select(per_hold, accounts.c.code)
+        .select_from(per_hold.outerjoin(accounts, accounts.c.id == per_hold.c.account_id))
+        .order_by(per_hold.c.hold_id, per_hold.c.account_id)
+    )
+    async for row in _rows(session, query):
+        yield LedgerProblem(
+            kind=ProblemKind.OVER_RELEASED,
+            asset=row.asset,
+            expected=abs(int(row.held)),
+            found=abs(int(row.released)),
+            account_code=row.code,
+            account_id=row.account_id,
+            entry_id=row.hold_id,
             scale=scales.get(row.asset),
         )
 
@@ -916,6 +1007,11 @@ def _describe(p: LedgerProblem) -> str:
         return f"entry {p.entry_id}: postings in {_show(p.asset)} sum to {money(p.found)}"
     if p.kind is ProblemKind.ASSET_MISMATCH:
         return f"{p.account_code}: {p.found} posting(s) in {_show(p.asset)}, not its asset"
+    if p.kind is ProblemKind.OVER_RELEASED:
+        return (
+            f"hold {p.entry_id}: its releases on {p.account_code or p.account_id} "
+            f"come to {money(p.found)} against {money(p.expected)} held"
+        )
     if p.kind is ProblemKind.UNKNOWN_ACCOUNT:
         return f"{p.found} posting(s) in {_show(p.asset)} to missing account {p.account_id}"
     return f"{p.found} posting(s) in {_show(p.asset)} of missing entry {p.entry_id}"

@@ -1,11 +1,14 @@
 """The posting engine against a shadow model, through random sequences of operations.
 
 A hypothesis state machine drives the real engine (deposits, transfers between customers,
-holds with and without expiry, full and partial posts, voids, expiry sweeps as a manual clock
+holds with and without expiry, partial releases, fills that spend from a hold and release what
+they use (capped or not), full, partial and zero posts, voids, expiry sweeps as a manual clock
 moves, retries and key reuse) on a fresh database per example. After every step it checks
-that the trial balance is zero, that every account's counters equal what its postings say,
-that no customer's available cash is negative, and that the engine agrees with the model.
-Every rejected operation, and every retry, must leave the database exactly as it was.
+that the trial balance is zero, that every account's counters equal what its postings say
+(pending ones: per hold still pending, its postings plus its releases'), that every hold still
+holds what the model says, that no customer's available cash is negative, and that the engine
+agrees with the model. Every rejected operation, and every retry, must leave the database
+exactly as it was.
 
 Hypothesis drives synchronous code, so each example owns an `asyncio.Runner` and runs one
 coroutine per step on it. The database is a copy of the migrated SQLite template (a new file
@@ -49,7 +52,17 @@ from finplat.kernel import (
 from finplat.ledger.accounts import open_account
 from finplat.ledger.domain import AccountKind, transfer
 from finplat.ledger.events import LEDGER_EVENTS
-from finplat.ledger.journal import Entry, expire_holds, hold, post_entry, post_hold, void_hold
+from finplat.ledger.journal import (
+    Entry,
+    Release,
+    expire_holds,
+    held_amount,
+    hold,
+    post_entry,
+    post_hold,
+    release_hold,
+    void_hold,
+)
 from finplat.ledger.store import accounts, entries, postings
 from finplat.platform.bus import EventRegistry, OutboxRecorder
 from finplat.platform.bus.tables import outbox
@@ -92,6 +105,11 @@ class ShadowHold:
     amount: int
     expires_at: datetime | None
     status: str = "pending"
+    released: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.amount - self.released if self.status == "pending" else 0
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,8 @@ class State:
     """Everything the ledger stores, as plain values (two equal states are the same ledger)."""
 
     accounts: dict[uuid.UUID, tuple[Counters, bool]]  # counters, restricted
-    entries: dict[uuid.UUID, tuple[str, str, datetime | None]]  # kind, status, resolved_at
+    # kind, status, resolved_at, pending_id
+    entries: dict[uuid.UUID, tuple[str, str, datetime | None, uuid.UUID | None]]
     postings: tuple[tuple[Any, ...], ...]  # (seq, entry, account, asset, amount, pending)
     events: int  # rows in the outbox
 
@@ -201,7 +220,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     )
                     for r in account_rows
                 },
-                {r.id: (r.kind, r.status, r.resolved_at) for r in entry_rows},
+                {r.id: (r.kind, r.status, r.resolved_at, r.pending_id) for r in entry_rows},
                 tuple(tuple(r) for r in posting_rows),
                 int(await uow.session.scalar(select(func.count()).select_from(outbox)) or 0),
             )
@@ -214,10 +233,10 @@ class LedgerMachine(RuleBasedStateMachine):
         since (it runs after every step), else read now."""
         return self.checked or self.state()
 
-    def accepted(self, call: Call) -> Entry:
+    def accepted(self, call: Call, *, entries_: int = 1) -> Entry:
         entry = self.run(self._in_uow(call))
         assert not entry.replayed
-        self.entry_count += 1
+        self.entry_count += entries_
         return entry
 
     def rejected(self, call: Call, kind: type[DomainError], code: str) -> None:
@@ -239,10 +258,18 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model[credit].credits_posted += amount
         return Done(key, entry.id, call, lambda uow: call(uow, amount + 1))
 
-    def _release(self, held: ShadowHold, status: str) -> None:
+    def _close(self, held: ShadowHold, status: str) -> None:
+        self._give_back(held, held.remaining)
         held.status = status
-        self.model[held.debit].debits_pending -= held.amount
-        self.model[held.credit].credits_pending -= held.amount
+
+    def _give_back(self, held: ShadowHold, amount: int) -> None:
+        held.released += amount
+        self.model[held.debit].debits_pending -= amount
+        self.model[held.credit].credits_pending -= amount
+
+    async def _held(self, hold_id: uuid.UUID) -> int:
+        async with self.uows(read_only=True) as uow:
+            return await held_amount(uow, hold_id)
 
     # -- rules ----------------------------------------------------------------------------
 
@@ -318,15 +345,16 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(
         target=done,
         ref=holds,
-        how=st.sampled_from(["full", "partial", "too much"]),
+        how=st.sampled_from(["full", "partial", "zero", "too much"]),
         percent=st.integers(1, 100),
     )
     def settle_hold(self, ref: Done, how: str, percent: int) -> Any:
         held = self.model_holds[ref.entry_id]
         amount = {
             "full": None,
-            "partial": max(1, held.amount * percent // 100),
-            "too much": held.amount + 1,
+            "partial": max(1, held.remaining * percent // 100),
+            "zero": 0,
+            "too much": held.remaining + 1,
         }[how]
         key = self.key()
 
@@ -339,14 +367,14 @@ class LedgerMachine(RuleBasedStateMachine):
         if held.expires_at is not None and held.expires_at <= self.clock.now():
             self.rejected(call, BusinessRuleViolation, "hold_expired")
             return multiple()
-        if how == "too much":
+        settled = held.remaining if amount is None else amount
+        if settled > held.remaining:
             self.rejected(call, InvalidInput, "invalid_post_amount")
             return multiple()
         entry = self.accepted(call)
-        settled = held.amount if amount is None else amount
         assert entry.pending_id == ref.entry_id
-        assert sorted(p.amount for p in entry.postings) == [-settled, settled]
-        self._release(held, "settled")
+        assert sorted(p.amount for p in entry.postings) == ([-settled, settled] if settled else [])
+        self._close(held, "settled")
         self.model[held.debit].debits_posted += settled
         self.model[held.credit].credits_posted += settled
         return Done(key, entry.id, call, lambda uow: call(uow, 1 if amount is None else None))
@@ -364,9 +392,82 @@ class LedgerMachine(RuleBasedStateMachine):
             return multiple()
         entry = self.accepted(call)
         assert entry.postings == ()
-        self._release(held, "voided")
+        self._close(held, "voided")
         # the same key for a post of the same hold is a different request
         return Done(key, entry.id, call, lambda uow: post_hold(uow, key=key, hold_id=ref.entry_id))
+
+    @rule(
+        target=done,
+        ref=holds,
+        how=st.sampled_from(["part", "all", "too much"]),
+        percent=st.integers(1, 100),
+    )
+    def release_part(self, ref: Done, how: str, percent: int) -> Any:
+        """Give part of a hold back; the rest stays held (also once its expiry has passed)."""
+        held = self.model_holds[ref.entry_id]
+        amount = {
+            "part": max(1, held.remaining * percent // 100),
+            "all": max(1, held.remaining),
+            "too much": held.remaining + 1,
+        }[how]
+        key = self.key()
+
+        def call(uow: UnitOfWork, amount: int = amount) -> Awaitable[Entry]:
+            return release_hold(uow, key=key, hold_id=ref.entry_id, amount=amount)
+
+        if held.status != "pending":
+            self.rejected(call, BusinessRuleViolation, "hold_not_pending")
+            return multiple()
+        if amount > held.remaining:
+            self.rejected(call, InvalidInput, "invalid_release_amount")
+            return multiple()
+        entry = self.accepted(call)
+        assert (entry.kind, entry.status, entry.pending_id) == ("release", "released", ref.entry_id)
+        assert sorted(p.amount for p in entry.postings) == [-amount, amount]
+        self._give_back(held, amount)
+        assert self.run(self._held(ref.entry_id)) == held.remaining
+        return Done(key, entry.id, call, lambda uow: call(uow, amount + 1))
+
+    @rule(
+        target=done,
+        ref=holds,
+        percent=SHARE,
+        capped=st.booleans(),
+    )
+    def fill_from_hold(self, ref: Done, percent: int, capped: bool) -> Any:
+        """A fill: the customer pays clearing and releases what it pays of the hold, in one
+        entry; uncapped, it may not release more than is held; either way it may not spend
+        more than it has."""
+        held = self.model_holds[ref.entry_id]
+        payer, payee = held.debit, held.credit
+        available = self.model[payer].customer_available()
+        amount = max(1, (held.remaining + available) * percent // 100)
+        key = self.key()
+
+        def call(uow: UnitOfWork, amount: int = amount) -> Awaitable[Entry]:
+            return post_entry(
+                uow,
+                key=key,
+                postings_=transfer(payer, payee, "USD", amount),
+                releases=[Release(ref.entry_id, amount, capped=capped)],
+            )
+
+        if held.status != "pending":
+            self.rejected(call, BusinessRuleViolation, "hold_not_pending")
+            return multiple()
+        if not capped and amount > held.remaining:
+            self.rejected(call, InvalidInput, "invalid_release_amount")
+            return multiple()
+        released = min(amount, held.remaining)
+        if amount > released and available - amount + released < 0:
+            self.rejected(call, BusinessRuleViolation, "insufficient_funds")
+            return multiple()
+        entry = self.accepted(call, entries_=2 if released else 1)
+        assert entry.postings == transfer(payer, payee, "USD", amount)
+        self._give_back(held, released)
+        self.model[payer].debits_posted += amount
+        self.model[payee].credits_posted += amount
+        return Done(key, entry.id, call, lambda uow: call(uow, amount + 1))
 
     def _holds_can_expire(self) -> bool:
         return any(h.status == "pending" and h.expires_at for h in self.model_holds.values())
@@ -394,7 +495,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         assert self.run(sweep()) == len(due)
         for held in due:
-            self._release(held, "expired")
+            self._close(held, "expired")
 
     @rule(ref=done)
     def retry(self, ref: Done) -> None:
@@ -416,7 +517,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def ledger_is_consistent_and_matches_the_model(self) -> None:
         state = self.checked = self.state()
         counters = {account_id: c for account_id, (c, _) in state.accounts.items()}
-        statuses = {entry_id: status for entry_id, (_, status, _) in state.entries.items()}
+        statuses = {entry_id: status for entry_id, (_, status, _, _) in state.entries.items()}
 
         # the trial balance: posted postings sum to zero per asset (and so do pending ones)
         totals: dict[tuple[str, bool], int] = {}
@@ -424,17 +525,30 @@ class LedgerMachine(RuleBasedStateMachine):
             totals[(asset, pending)] = totals.get((asset, pending), 0) + amount
         assert all(total == 0 for total in totals.values()), totals
 
-        # every account's counters are what its postings say
+        # every account's counters are what its postings say; a pending hold holds its
+        # postings plus its releases' (which reverse part of them) on each of its accounts
         derived = {account_id: Shadow() for account_id in counters}
+        still_held: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
         for _, entry_id, account_id, _, amount, pending in state.postings:
             sums = derived[account_id]
+            kind, _, _, pending_id = state.entries[entry_id]
             if not pending:
                 sums.debits_posted += max(amount, 0)
                 sums.credits_posted += max(-amount, 0)
-            elif statuses[entry_id] == "pending":  # a hold still holding
-                sums.debits_pending += max(amount, 0)
-                sums.credits_pending += max(-amount, 0)
+                continue
+            hold_id = pending_id if kind == "release" else entry_id
+            assert hold_id is not None
+            if statuses[hold_id] == "pending":
+                still_held[(hold_id, account_id)] = (
+                    still_held.get((hold_id, account_id), 0) + amount
+                )
+        for (_, account_id), net in still_held.items():
+            derived[account_id].debits_pending += max(net, 0)
+            derived[account_id].credits_pending += max(-net, 0)
         assert {k: v.counters() for k, v in derived.items()} == counters
+        assert {hold_id: net for (hold_id, account_id), net in still_held.items() if net > 0} == {
+            k: v.remaining for k, v in self.model_holds.items() if v.remaining
+        }
 
         # no customer below zero, nothing restricted, and the engine agrees with the model
         for account_id in self.cash:
@@ -444,7 +558,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert counters == {k: v.counters() for k, v in self.model.items()}
         assert {
             entry_id: status
-            for entry_id, (kind, status, _) in state.entries.items()
+            for entry_id, (kind, status, _, _) in state.entries.items()
             if kind == "hold"
         } == {k: v.status for k, v in self.model_holds.items()}
         assert len(state.entries) == self.entry_count

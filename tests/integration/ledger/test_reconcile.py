@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Boolean, Uuid, bindparam, text
+from sqlalchemy import Boolean, Uuid, bindparam, insert, text
 
 from finplat.kernel import Amount, Asset, ManualClock
 from finplat.ledger.accounts import Account, open_account
 from finplat.ledger.domain import AccountKind, transfer
-from finplat.ledger.journal import hold, post_entry, post_hold, void_hold
+from finplat.ledger.journal import hold, post_entry, post_hold, release_hold, void_hold
 from finplat.ledger.reconcile import (
     LedgerItem,
     MatchBy,
@@ -27,6 +27,7 @@ from finplat.ledger.reconcile import (
     reconcile,
     reconcile_statement,
 )
+from finplat.ledger.store import entries
 from finplat.platform.db import Database, UnitOfWorkFactory, UtcDateTime
 
 USD = Asset("USD", 2)
@@ -187,6 +188,7 @@ async def insert_posting(
     account_id: uuid.UUID,
     amount: int,
     asset: str = "USD",
+    pending: bool = False,
 ) -> None:
     async with uows() as uow:
         await uow.session.execute(
@@ -196,7 +198,7 @@ async def insert_posting(
                 "account_id": account_id,
                 "asset": asset,
                 "amount": amount,
-                "pending": False,
+                "pending": pending,
                 "created_at": clock.now(),
             },
         )
@@ -276,6 +278,97 @@ async def test_every_problem_is_reported_at_once(
     report = format_check(check).splitlines()
     assert report[0] == "Ledger check: 5 accounts, 9 entries: 11 PROBLEM(S)"
     assert len(report) == 12
+
+
+# --- the ledger check with releases ----------------------------------------------------------
+
+
+async def released_ledger(uows: UnitOfWorkFactory) -> tuple[Books, uuid.UUID, uuid.UUID]:
+    """Alice holds 60.00 and gives 25.00 back (35.00 still held); Bob's 30.00 hold gives 10.00
+    back, then settles for 12.00 (the rest released): open and closed holds with releases."""
+    books = await open_books(uows)
+    await bank_move(uows, books, "dep-a", 100_00, "DEP-A")
+    await bank_move(uows, books, "dep-b", 50_00, "DEP-B", other=books.bob)
+    async with uows() as uow:
+        alices = await hold(
+            uow, key="h1", debit=books.alice.id, credit=books.clearing.id, asset="USD", amount=60_00
+        )
+        bobs = await hold(
+            uow, key="h2", debit=books.bob.id, credit=books.clearing.id, asset="USD", amount=30_00
+        )
+        await release_hold(uow, key="r1", hold_id=alices.id, amount=25_00)
+        await release_hold(uow, key="r2", hold_id=bobs.id, amount=10_00)
+        await post_hold(uow, key="p2", hold_id=bobs.id, amount=12_00)
+    return books, alices.id, bobs.id
+
+
+async def test_a_ledger_with_releases_checks_ok(
+    database: Database, uows: UnitOfWorkFactory
+) -> None:
+    await released_ledger(uows)
+    check = await check_ledger(database)
+    assert check.problems == []
+    assert (check.accounts_checked, check.entries_checked) == (5, 7)
+
+
+async def test_pending_counters_are_proven_net_of_releases(
+    database: Database, uows: UnitOfWorkFactory
+) -> None:
+    books, _, _ = await released_ledger(uows)
+    async with uows() as uow:  # as if the release had not lowered the counters
+        await uow.session.execute(
+            text("UPDATE ledger_accounts SET debits_pending = 6000 WHERE code = :c"),
+            {"c": books.alice.code},
+        )
+        await uow.session.execute(
+            text("UPDATE ledger_accounts SET credits_pending = 0 WHERE code = :c"),
+            {"c": books.clearing.code},
+        )
+    found = {
+        (p.kind, p.account_code, p.expected, p.found)
+        for p in (await check_ledger(database)).problems
+    }
+    assert found == {
+        (ProblemKind.DEBITS_PENDING, books.alice.code, 35_00, 60_00),
+        (ProblemKind.CREDITS_PENDING, books.clearing.code, 35_00, 0),
+    }
+
+
+async def test_a_release_beyond_its_hold_is_reported(
+    database: Database, uows: UnitOfWorkFactory, clock: ManualClock
+) -> None:
+    books, alices, bobs = await released_ledger(uows)
+    stray = uuid.UUID(int=77)
+    async with uows() as uow:  # a forged release of 25.00 more on Bob's closed 30.00 hold
+        await uow.session.execute(
+            insert(entries).values(
+                id=stray,
+                idempotency_key="forged",
+                request_hash="x",
+                kind="release",
+                status="released",
+                pending_id=bobs,
+                description="",
+                meta={},
+                created_at=clock.now(),
+            )
+        )
+    for account, amount in ((books.bob, -25_00), (books.clearing, 25_00)):
+        await insert_posting(
+            uows, clock, entry_id=stray, account_id=account.id, amount=amount, pending=True
+        )
+    check = await check_ledger(database)
+    found = {(p.kind, p.entry_id, p.account_code, p.expected, p.found) for p in check.problems}
+    # the hold is closed, so no counter moves; only its history is wrong
+    assert found == {
+        (ProblemKind.OVER_RELEASED, bobs, books.bob.code, 30_00, 35_00),
+        (ProblemKind.OVER_RELEASED, bobs, books.clearing.code, 30_00, 35_00),
+    }
+    assert (
+        f"[over_released] hold {bobs}: its releases on {books.bob.code} come to 35.00 USD "
+        "against 30.00 USD held"
+    ) in format_check(check)
+    assert alices not in {p.entry_id for p in check.problems}
 
 
 # --- statements: parsing (no database) -----------------------------------------------------
