@@ -139,6 +139,12 @@ class Platform:
             )
             self._tasks.append(asyncio.create_task(self._expire_holds(), name="hold-expiry"))
             self._tasks.append(asyncio.create_task(self._market_data_feed(), name="marketdata"))
+        if self.role in {Role.ALL, Role.ENGINE}:
+            self._tasks.append(
+                asyncio.create_task(
+                    trading.run_venues(self.trading, self.settings, self._stop), name="venues"
+                )
+            )
         self._bridge_ticks()
         log.info(
             "finplat started",
@@ -327,6 +333,7 @@ def _routers(runtime: Platform) -> list[APIRouter]:
         routers.extend(onboarding.onboarding_routers())
         routers.append(ledger.ledger_router)
         routers.extend(marketdata.marketdata_routers())
+        routers.extend(trading.trading_routers())
         settings = runtime.settings
         if settings.environment == "development" and settings.mail_transport == "log":
             mailbox = dev_mailbox_router(DevMailbox(runtime.database, runtime.cipher))
@@ -355,7 +362,11 @@ def create_app(
         version=__version__,
         description="Self-hostable financial services platform.",
         routers=_routers(runtime),
-        root_routers=marketdata.marketdata_root_routers() if role.serves_api else (),
+        root_routers=(
+            [*marketdata.marketdata_root_routers(), *trading.trading_root_routers()]
+            if role.serves_api
+            else ()
+        ),
         error_formats=marketdata.ALPACA_ERROR_FORMATS,
         lifespan=lifespan,
         cors_allow_origins=settings.cors_allow_origins,

@@ -456,7 +456,7 @@ def paper_account_create(
                 uow,
                 user_id=user_id,
                 asset=amount.asset,
-                amount=amount.minor,
+                amount=amount.to_decimal(),
                 key=f"paper-topup:{new_id()}",
             )
         key = await create_key_for_email(

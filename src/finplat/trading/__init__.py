@@ -7,6 +7,7 @@ events). Portfolio reads positions and executions through these functions or the
 """
 
 from finplat.trading.accounts import TradingAccount, open_trading_account, set_kill_switch
+from finplat.trading.api import trading_root_routers, trading_routers
 from finplat.trading.context import TradingKit, TradingPolicy
 from finplat.trading.domain.orders import (
     Order,
@@ -28,7 +29,7 @@ from finplat.trading.service import (
     get_order,
     submit_order,
 )
-from finplat.trading.setup import build_trading_kit
+from finplat.trading.setup import build_trading_kit, run_venues
 
 __all__ = [
     "TRADING_EVENTS",
@@ -52,6 +53,9 @@ __all__ = [
     "get_order",
     "open_positions",
     "open_trading_account",
+    "run_venues",
     "set_kill_switch",
     "submit_order",
+    "trading_root_routers",
+    "trading_routers",
 ]

@@ -124,23 +124,18 @@ async def book_fill(
     qty: Decimal,
     cash: Decimal,
     fee: Decimal,
+    allow_negative: tuple[uuid.UUID, ...] = (),
 ) -> FillBooking:
-    """Release the part of the order's hold the fill uses and book the fill, atomically
-    (the caller's transaction)."""
+    """Book the fill and release the part of the order's hold it uses, in one ledger write
+    (`allow_negative`: the shares account of a permitted short sale)."""
     cash_minor = minor(cash, books.cash_asset)
     fee_minor = minor(fee, books.cash_asset)
     shares_minor = minor(qty, books.share_asset)
     buy = order.side is Side.BUY
+    releases = []
     if order.hold_id is not None:
-        held = await ledger.held_amount(uow, order.hold_id)
         used = cash_minor + fee_minor if buy else shares_minor
-        if min(used, held) > 0:
-            await ledger.release_hold(
-                uow,
-                key=f"exec:{execution_id}:release",
-                hold_id=order.hold_id,
-                amount=min(used, held),
-            )
+        releases.append(ledger.Release(order.hold_id, used, capped=True))
     sign = 1 if buy else -1  # a buy debits the customer's cash and credits their shares
     postings = [
         ledger.Posting(books.cash.id, books.cash_asset.code, sign * cash_minor),
@@ -160,6 +155,8 @@ async def book_fill(
         postings_=_merged(postings),
         description=f"{order.side.value} {qty} {order.symbol}",
         meta={"order_id": str(order.id), "execution_id": str(execution_id)},
+        releases=releases,
+        allow_negative=allow_negative,
     )
     return FillBooking(entry.id, cash_minor, fee_minor)
 

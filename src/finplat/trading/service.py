@@ -458,6 +458,7 @@ async def apply_execution(kit: TradingKit, venue: str, execution: Execution) -> 
         books = await books_for(
             uow, order.account_id, order.symbol, currency=kit.policy.currency, book=account.book
         )
+        short = order.side is Side.SELL and account.may_short and instrument.shortable
         booking = await book_fill(
             uow,
             order,
@@ -466,6 +467,7 @@ async def apply_execution(kit: TradingKit, venue: str, execution: Execution) -> 
             qty=execution.qty,
             cash=amounts.cash,
             fee=amounts.fee,
+            allow_negative=(books.shares.id,) if short else (),
         )
         await repo.link_execution(uow, execution_id, booking.entry_id)
         held = await apply_fill(

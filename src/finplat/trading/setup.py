@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 from finplat.kernel import Clock
 from finplat.marketdata import MarketDataKit
 from finplat.platform.db import UnitOfWorkFactory
 from finplat.platform.settings import Settings
+from finplat.trading import service
 from finplat.trading.context import TradingKit, TradingPolicy
 from finplat.trading.domain.fees import FeeSchedule
 from finplat.trading.domain.risk import RiskLimits
+from finplat.trading.venues.simulated import PaperVenue
 
 
 def trading_policy(settings: Settings) -> TradingPolicy:
@@ -38,3 +43,15 @@ def build_trading_kit(
     return TradingKit(
         uows=uows, clock=clock, marketdata=marketdata, policy=trading_policy(settings)
     )
+
+
+async def run_venues(kit: TradingKit, settings: Settings, stop: asyncio.Event) -> None:
+    """Run the venues of this process until `stop`: the paper venue (fills against quotes)."""
+    paper = PaperVenue(
+        kit,
+        desk=service,
+        latency=timedelta(milliseconds=settings.paper_latency_ms),
+        slippage_bps=kit.policy.paper_slippage_bps,
+    )
+    kit.venues[paper.name] = paper
+    await paper.run(stop)

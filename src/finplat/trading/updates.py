@@ -24,7 +24,7 @@ class TradeUpdate:
     position_qty: Decimal | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # listeners are compared by identity (kept in sets)
 class Listener:
     queue: asyncio.Queue[TradeUpdate]
     dropped: bool = False
