@@ -309,19 +309,20 @@ class InternalVenue:
         at = self.kit.clock.now()
         terms = _terms(order, instrument)
         if isinstance(terms, str):
-            await self._write([End(order.id, "rejected", terms)], at)
+            await self._write(lane, [End(order.id, "rejected", terms)], at)
             return
         lots, price, tif = terms
         if lane.washes(order, price):
-            await self._write([End(order.id, "rejected", WASH_TRADE)], at)
+            await self._write(lane, [End(order.id, "rejected", WASH_TRADE)], at)
             return
         events = book.submit(order.id.int, _SIDES[order.side], lots, price, tif)
-        await self._write(self._actions(lane, events, order, at), at)
+        await self._write(lane, self._actions(lane, events, order, at), at)
 
     async def _cancel(self, lane: _Lane, order_id: uuid.UUID) -> None:
         assert lane.book is not None  # noqa: S101 - built first
         at = self.kit.clock.now()
-        await self._write(self._actions(lane, lane.book.cancel(order_id.int), None, at), at)
+        events = lane.book.cancel(order_id.int)
+        await self._write(lane, self._actions(lane, events, None, at), at)
 
     def _actions(
         self, lane: _Lane, events: list[Event], taker: Order | None, at: datetime
@@ -336,14 +337,12 @@ class InternalVenue:
                 _, seq, maker, taker_id, ticks, lots, maker_left, _ = event
                 price, qty = instrument.from_ticks(ticks), lots * lot
                 venue_id = f"{lane.key.prefix}{seq:015d}"
-                actions.append(
-                    Fill(
-                        Execution(
-                            uuid.UUID(int=maker), f"{venue_id}:maker", qty, price, at, "maker"
-                        ),
-                        Execution(uuid.UUID(int=taker_id), f"{venue_id}:taker", qty, price, at),
-                    )
+                maker_side = Execution(
+                    uuid.UUID(int=maker), f"{venue_id}:maker", qty, price, at, "maker"
                 )
+                taker_side = Execution(uuid.UUID(int=taker_id), f"{venue_id}:taker", qty, price, at)
+                assert taker is not None  # noqa: S101 - fills come of submissions only
+                actions.append(Fill(maker_side, taker_side, (lane.owners[maker], taker.account_id)))
                 if not maker_left:
                     lane.forget(maker)
             elif event[0] is RESTED:
@@ -362,13 +361,20 @@ class InternalVenue:
                 actions.append(End(uuid.UUID(int=event[2]), "canceled"))
         return actions
 
-    async def _write(self, actions: list[Action], at: datetime) -> None:
+    async def _write(self, lane: _Lane, actions: list[Action], at: datetime) -> None:
         if not actions:
             return
         self._at("matched")
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                await apply_batch(self.kit, actions, at=at, before_commit=self._applied)
+                await apply_batch(
+                    self.kit,
+                    actions,
+                    symbol=lane.key.symbol,
+                    paper=lane.key.paper,
+                    at=at,
+                    before_commit=self._applied,
+                )
                 break
             except DBAPIError:
                 if attempt == _ATTEMPTS:
@@ -399,7 +405,7 @@ class InternalVenue:
             if culprit is None and lane.book is not None:
                 return
             if culprit is not None:
-                await self._refuse(culprit)
+                await self._refuse(lane, culprit)
         lane.book = None
         log.error("internal venue: %s has no book; the next command tries again", lane.key)
 
@@ -421,7 +427,7 @@ class InternalVenue:
         lane.resting.clear()
         for order in found:
             if order.status is OrderStatus.PENDING_CANCEL:
-                await self._write([End(order.id, "canceled")], self.kit.clock.now())
+                await self._write(lane, [End(order.id, "canceled")], self.kit.clock.now())
             elif order.status in _WORKING:
                 self._where[order.id] = key
                 lane.replayed.add(order.id)
@@ -434,9 +440,10 @@ class InternalVenue:
         log.info("internal venue: %s rebuilt from %d open orders", key.prefix, len(found))
         return None
 
-    async def _refuse(self, order_id: uuid.UUID) -> None:
+    async def _refuse(self, lane: _Lane, order_id: uuid.UUID) -> None:
         try:
             await self._write(
+                lane,
                 [End(order_id, "rejected", "the internal venue could not book its fills")],
                 self.kit.clock.now(),
             )

@@ -17,9 +17,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from finplat import ledger
 from finplat.platform.db import UnitOfWork, UnitOfWorkFactory
 from finplat.trading import repository as repo
 from finplat.trading import service
+from finplat.trading.booking import books_for
 from finplat.trading.context import TradingKit
 from finplat.trading.venues.base import Execution
 
@@ -52,10 +54,11 @@ def joined(kit: TradingKit, uow: UnitOfWork) -> TradingKit:
 
 @dataclass(frozen=True)
 class Fill:
-    """Both sides of one book fill."""
+    """Both sides of one book fill, and the accounts that own them."""
 
     maker: Execution
     taker: Execution
+    accounts: tuple[uuid.UUID, uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -75,15 +78,41 @@ async def apply_batch(
     kit: TradingKit,
     actions: list[Action],
     *,
+    symbol: str,
+    paper: bool,
     at: datetime,
     before_commit: Callable[[], None] | None = None,
 ) -> None:
     """Write one command's outcome in one transaction. Raises OutOfStep (nothing written)
     when a fill cannot be booked as the book made it."""
     async with kit.uows() as uow:
+        await _lock_customers(kit, uow, actions, symbol=symbol, paper=paper)
         await apply_in(joined(kit, uow), actions, at=at)
         if before_commit is not None:
             before_commit()
+
+
+async def _lock_customers(
+    kit: TradingKit, uow: UnitOfWork, actions: list[Action], *, symbol: str, paper: bool
+) -> None:
+    """Lock the ledger accounts of every customer the fills touch, in one statement (id
+    order), before any entry: booking maker after taker locks two customers' accounts one
+    after the other, and a submission of the second customer (its accounts, then the shared
+    clearing accounts) would otherwise deadlock with it."""
+    owners = sorted({owner for a in actions if isinstance(a, Fill) for owner in a.accounts})
+    if not owners:
+        return
+    ids = []
+    for owner in owners:
+        books = await books_for(
+            uow,
+            owner,
+            symbol,
+            currency=kit.policy.currency,
+            book="paper" if paper else "live",
+        )
+        ids += [books.cash.id, books.shares.id]
+    await ledger.lock_accounts(uow, ids)
 
 
 async def apply_in(kit: TradingKit, actions: list[Action], *, at: datetime) -> None:
