@@ -140,11 +140,7 @@ class Platform:
             self._tasks.append(asyncio.create_task(self._expire_holds(), name="hold-expiry"))
             self._tasks.append(asyncio.create_task(self._market_data_feed(), name="marketdata"))
         if self.role in {Role.ALL, Role.ENGINE}:
-            self._tasks.append(
-                asyncio.create_task(
-                    trading.run_venues(self.trading, self.settings, self._stop), name="venues"
-                )
-            )
+            self._tasks.append(asyncio.create_task(self._venues(), name="venues"))
         self._bridge_ticks()
         log.info(
             "finplat started",
@@ -187,6 +183,17 @@ class Platform:
                 await client.aclose()
 
         self._tasks.append(asyncio.create_task(bridged(), name="marketdata-bridge"))
+
+    async def _venues(self) -> None:
+        """Run the trading venues; if they fail (the database is down at start), retry."""
+        while not self._stop.is_set():
+            try:
+                await trading.run_venues(self.trading, self.settings, self._stop)
+                return
+            except Exception:
+                log.exception("the trading venues stopped; restarting them in 5 s")
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=5)
 
     async def _market_data_feed(self) -> None:
         """Fill the bar history since the last run, then stream the live feed until stop."""

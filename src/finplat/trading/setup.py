@@ -13,6 +13,7 @@ from finplat.trading import service
 from finplat.trading.context import TradingKit, TradingPolicy
 from finplat.trading.domain.fees import FeeSchedule
 from finplat.trading.domain.risk import RiskLimits
+from finplat.trading.venues.internal import InternalVenue
 from finplat.trading.venues.simulated import PaperVenue
 
 
@@ -46,12 +47,15 @@ def build_trading_kit(
 
 
 async def run_venues(kit: TradingKit, settings: Settings, stop: asyncio.Event) -> None:
-    """Run the venues of this process until `stop`: the paper venue (fills against quotes)."""
+    """Run the venues of this process until `stop`: the paper venue (fills against quotes)
+    and the internal venue (the order books)."""
     paper = PaperVenue(
         kit,
         desk=service,
         latency=timedelta(milliseconds=settings.paper_latency_ms),
         slippage_bps=kit.policy.paper_slippage_bps,
     )
+    internal = InternalVenue(kit)
     kit.venues[paper.name] = paper
-    await paper.run(stop)
+    kit.venues[internal.name] = internal
+    await asyncio.gather(paper.run(stop), internal.run(stop))
