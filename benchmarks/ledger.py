@@ -8,14 +8,14 @@ For each database it measures, in one run, posted transfers per second through `
 
 On PostgreSQL the ceiling is the statements the engine sends per transfer (read from
 `journal.py` and checked against SQLAlchemy's log; change both together): BEGIN; lock both
-accounts FOR UPDATE in id order (the columns a write needs); check the balance; claim the
-idempotency key by inserting the entry (ON CONFLICT DO NOTHING RETURNING id; a taken key is
-looked up); update both accounts (one pipelined executemany); insert the postings (executemany)
-and the outbox event (no RETURNING); COMMIT. They go through a raw asyncpg loop with prepared
-statements and, when `pgbench` is installed, through pgbench with a custom script (the two
-updates in a pipeline, the postings in one multi-row insert), at the same concurrency. The
-engine/ceiling ratio is what the engine's Python costs. SQLite serialises writers (BEGIN
-IMMEDIATE), so it runs 1 and 4 writers and has no ceiling row.
+accounts FOR UPDATE, customers' first, each in id order (the columns a write needs); check the
+balance; claim the idempotency key by inserting the entry (ON CONFLICT DO NOTHING RETURNING
+id; a taken key is looked up); update both accounts (one pipelined executemany); insert the
+postings (executemany) and the outbox event (no RETURNING); COMMIT. They go through a raw
+asyncpg loop with prepared statements and, when `pgbench` is installed, through pgbench with a
+custom script (the two updates in a pipeline, the postings in one multi-row insert), at the
+same concurrency. The engine/ceiling ratio is what the engine's Python costs. SQLite
+serialises writers (BEGIN IMMEDIATE), so it runs 1 and 4 writers and has no ceiling row.
 
 At the end it checks the ledger the run produced: the trial balance is zero and every account's
 counters equal its postings.
@@ -217,7 +217,7 @@ async def _check_ledger(database: Database) -> str:
 LOCK = (
     "SELECT id, code, asset, normal_side, non_negative, debits_posted, credits_posted, "
     "debits_pending, credits_pending FROM ledger_accounts WHERE id IN ($1::uuid, $2::uuid) "
-    "ORDER BY id FOR UPDATE"
+    "ORDER BY owner_id IS NULL, id FOR UPDATE"
 )
 CLAIM = (
     "INSERT INTO ledger_entries (id, idempotency_key, request_hash, kind, status, pending_id, "
@@ -322,7 +322,7 @@ SELECT (SELECT id FROM bench_ids WHERE n = :x::integer) AS a, \
 BEGIN;
 SELECT id, code, asset, normal_side, non_negative, debits_posted, credits_posted, \
 debits_pending, credits_pending FROM ledger_accounts WHERE id IN (:a::uuid, :b::uuid) \
-ORDER BY id FOR UPDATE;
+ORDER BY owner_id IS NULL, id FOR UPDATE;
 INSERT INTO ledger_entries (id, idempotency_key, request_hash, kind, status, pending_id, \
 description, meta, created_at, expires_at) VALUES (gen_random_uuid(), :k::text, \
 md5(:k::text) || md5(:r::text), 'entry', 'posted', NULL, '', '{{}}'::jsonb, now(), NULL) \

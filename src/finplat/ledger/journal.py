@@ -7,10 +7,15 @@ constrained account's invariant. Then it claims its idempotency key by inserting
 (INSERT ... ON CONFLICT DO NOTHING) and only then writes the counters, the postings and the
 event, in the caller's transaction. The same key with the same request returns the first
 result (even when the state it changed would now decline the request); with a different
-request it is a conflict. A write that touches holds locks their entry rows first (in id
-order), then the accounts: every write takes its locks in that one order, so no two deadlock.
-Two writes in one transaction lock one after the other, which breaks that order: a fill books
-its release in the same `post_entry`, not in a `release_hold` before it.
+request it is a conflict.
+
+Every write takes its locks in one order, so no two deadlock: customers' accounts, then
+platform accounts, then the entry rows of the holds it touches (each in id order; a hold's
+postings never change, so its accounts are known before it is locked). A caller may lock
+customers' accounts first (`lock_accounts`, for buying power) and then write: what the write
+adds comes later in the order. Two writes in one transaction may not: a release of a hold
+then a fill locks clearing cash before clearing shares, the other side's fill the reverse.
+So a fill books its release in the same `post_entry`.
 
 A release gives part of a hold back and keeps the rest pending. It is an entry of its own
 (kind "release", pending postings that reverse the hold's, scaled), so what a hold still holds
@@ -32,7 +37,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, bindparam, insert, literal_column, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from finplat.kernel import (
@@ -112,6 +126,20 @@ _HOLD_POSTINGS = (
         .where(entries.c.kind == "release")
     )
 )
+# a hold's kind and postings, which never change: read before any lock to know its accounts
+_HOLD_OF = (
+    select(entries.c.kind, postings.c.account_id, postings.c.asset, postings.c.amount)
+    .select_from(entries.join(postings, postings.c.entry_id == entries.c.id))
+    .where(entries.c.id == bindparam("hold_id"))
+)
+# what a hold's releases gave back (each release's positive posting), read under its lock
+_RELEASED = (
+    select(func.coalesce(func.sum(postings.c.amount), 0))
+    .select_from(postings.join(entries, entries.c.id == postings.c.entry_id))
+    .where(entries.c.pending_id == bindparam("hold_id"))
+    .where(entries.c.kind == "release")
+    .where(postings.c.amount > 0)
+)
 # the SET clause is the four counters named in the parameters
 _SET_COUNTERS = update(accounts).where(accounts.c.id == bindparam("account_id"))
 _RESOLVE_HOLD = update(entries).where(entries.c.id == bindparam("hold_id"))
@@ -150,12 +178,20 @@ _LOCKED_COLUMNS = (
 _DECLINED = (InvalidInput, BusinessRuleViolation)
 
 
+#: The order every write locks accounts in (PostgreSQL locks the rows as they come out of
+#: the sort): customers' accounts, then the platform's, each in id order. Ids grow with time,
+#: so a platform account (clearing, fees) sorts before the customers opened after it; ordered
+#: by id alone, a caller that locks a customer first (buying power) and then books against
+#: clearing would cross a write that locks clearing, then that customer.
+_LOCK_ORDER = (accounts.c.owner_id.is_(None), accounts.c.id)
+
+
 @functools.lru_cache(maxsize=64)
 def _lock_statement(count: int, *, whole_rows: bool) -> Select[Any]:
     # IN (:id0, :id1, ...) built once per count: an expanding IN re-renders its SQL every call
     ids = [bindparam(f"id{n}", type_=accounts.c.id.type) for n in range(count)]
     found = select(accounts) if whole_rows else select(*_LOCKED_COLUMNS)
-    return found.where(accounts.c.id.in_(ids)).order_by(accounts.c.id).with_for_update()
+    return found.where(accounts.c.id.in_(ids)).order_by(*_LOCK_ORDER).with_for_update()
 
 
 def _hash(request: dict[str, Any]) -> str:
@@ -271,8 +307,9 @@ def _lock_accounts(conn: Connection, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID
 
 
 async def lock_accounts(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Account]:
-    """Lock accounts (in id order) for the rest of the transaction. Every write takes these
-    locks; use cases that read and then decide (daily limits) take them first too."""
+    """Lock accounts (customers' first, each group in id order) for the rest of the
+    transaction. Every write takes these locks; use cases that read and then decide (daily
+    limits, buying power) take them first too: customers' accounts only, then any writes."""
     return await uow.run_sync(_lock_accounts, list(ids))
 
 
@@ -472,11 +509,24 @@ def _read_hold(conn: Connection, row: Any) -> _Hold:
     return _Hold(row.id, status, row.expires_at, dict(row.meta), held, remaining)
 
 
-def _lock_hold(conn: Connection, hold_id: uuid.UUID) -> _Hold:
-    row = conn.execute(_LOCK_ENTRY, {"entry_id": hold_id}).one_or_none()
-    if row is None or row.kind != "hold":
+def _hold_postings(conn: Connection, hold_id: uuid.UUID) -> tuple[Posting, ...]:
+    """A hold's own postings, read without a lock (they never change)."""
+    rows = conn.execute(_HOLD_OF, {"hold_id": hold_id}).all()
+    if not rows or rows[0].kind != "hold":
         raise NotFound("no such hold", code="hold_not_found")
-    return _read_hold(conn, row)
+    return tuple(Posting(r.account_id, r.asset, r.amount) for r in rows)
+
+
+def _lock_hold(conn: Connection, hold_id: uuid.UUID, held: tuple[Posting, ...]) -> _Hold:
+    """Lock the hold's entry row (after its accounts), then read what its releases gave
+    back: after the lock, so a release committed while this write waited counts."""
+    row = conn.execute(_LOCK_ENTRY, {"entry_id": hold_id}).one()
+    status = EntryStatus(row.status)
+    remaining = 0
+    if status is EntryStatus.PENDING:
+        released = conn.execute(_RELEASED, {"hold_id": hold_id}).scalar_one()
+        remaining = still_held(held, int(released))
+    return _Hold(row.id, status, row.expires_at, dict(row.meta), held, remaining)
 
 
 def _held(conn: Connection, hold_id: uuid.UUID) -> int:
@@ -513,13 +563,15 @@ def _book(
 ) -> Entry:
     """Lock, check, claim the key, write: the new entry, or the first answer under its key.
     `releases` (sorted by hold) are booked as release entries of their own."""
-    holds = [_lock_hold(conn, r.hold_id) for r in releases]
+    held = [_hold_postings(conn, r.hold_id) for r in releases]
+    involved = [posting.account_id for posting, _, _ in changes]
+    locked = _lock(conn, [*involved, *(p.account_id for h in held for p in h)])
+    holds = [_lock_hold(conn, r.hold_id, h) for r, h in zip(releases, held, strict=True)]
     try:
         given_back = [
             h.releasing(r.amount, capped=r.capped) for h, r in zip(holds, releases, strict=True)
         ]
         changes = [*changes, *(c for postings_ in given_back for c in _unhold(postings_))]
-        locked = _lock(conn, (posting.account_id for posting, _, _ in changes))
         after = _counters(locked, changes, allow_negative=allow_negative)
     except _DECLINED:
         return _replay_or_raise(conn, draft.key, request_hash)
@@ -639,11 +691,12 @@ class _Resolution:
 
 
 def _release(conn: Connection, clock: Clock, how: _Resolution) -> Entry:
-    hold_ = _lock_hold(conn, how.hold_id)
+    held = _hold_postings(conn, how.hold_id)
+    locked = _lock(conn, (p.account_id for p in held))
+    hold_ = _lock_hold(conn, how.hold_id, held)
     try:
         assert how.amount is not None  # noqa: S101 - release_hold passes one
         given_back = hold_.releasing(how.amount)
-        locked = _lock(conn, (p.account_id for p in given_back))
         after = _counters(locked, _unhold(given_back), allow_negative=frozenset())
     except _DECLINED:
         return _replay_or_raise(conn, how.key, how.request_hash)
@@ -679,8 +732,9 @@ async def release_hold(
 
 
 def _resolve(conn: Connection, clock: Clock, how: _Resolution) -> Entry:
-    hold_ = _lock_hold(conn, how.hold_id)
-    locked = _lock(conn, (p.account_id for p in hold_.held))
+    held = _hold_postings(conn, how.hold_id)
+    locked = _lock(conn, (p.account_id for p in held))
+    hold_ = _lock_hold(conn, how.hold_id, held)
     now = clock.now()
     try:
         status = resolve_hold(hold_.status, how.event)
@@ -742,17 +796,21 @@ async def void_hold(
 
 
 def _expire(conn: Connection, clock: Clock, limit: int) -> int:
-    """Every hold row first, in id order, then their accounts: the lock order of every write
-    (a sweep that locked hold, accounts, next hold... could deadlock with a fill)."""
+    """Every account of the due holds first, then the hold rows, each in id order: the lock
+    order of every write (a sweep that locked hold, accounts, next hold... could deadlock
+    with a fill)."""
     now = clock.now()
     ids = sorted(conn.execute(_EXPIRED_HOLDS, {"now": now, "limit": limit}).scalars().all())
-    holds = [_lock_hold(conn, hold_id) for hold_id in ids]
+    if not ids:
+        return 0
+    held = [_hold_postings(conn, hold_id) for hold_id in ids]
+    locked = _lock(conn, (p.account_id for h in held for p in h))
+    holds = [_lock_hold(conn, hold_id, h) for hold_id, h in zip(ids, held, strict=True)]
     # settled or voided by a write that committed while the sweep waited for its lock
     due = [h for h in holds if h.status is EntryStatus.PENDING]
     if not due:
         return 0
     changes = [(p, True, -1) for h in due for p in h.rest()]
-    locked = _lock(conn, (p.account_id for h in due for p in h.held))
     after = _counters(locked, changes, allow_negative=frozenset())
     conn.execute(
         _RESOLVE_HOLD,

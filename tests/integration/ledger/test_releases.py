@@ -30,7 +30,15 @@ from finplat.ledger import (
 )
 from finplat.ledger.accounts import Account, open_account
 from finplat.ledger.domain import AccountKind, Posting, transfer
-from finplat.ledger.journal import Entry, expire_holds, hold, post_entry, post_hold, void_hold
+from finplat.ledger.journal import (
+    Entry,
+    expire_holds,
+    hold,
+    lock_accounts,
+    post_entry,
+    post_hold,
+    void_hold,
+)
 from finplat.ledger.reconcile import check_ledger
 from finplat.ledger.store import entries, postings
 from finplat.platform.bus.tables import outbox
@@ -508,4 +516,38 @@ async def test_fills_on_both_sides_racing_on_shared_accounts_book_exactly(
         assert await balances(uows, shares) == (SHARE, 0)
         assert await held(uows, holds[shares.id].id) == SHARE
     assert await balances(uows, books.clearing_cash) == (0, 0)
+    assert (await check_ledger(database)).problems == []
+
+
+async def test_a_caller_may_lock_the_customer_first_then_book_a_fill_that_releases(
+    uows: UnitOfWorkFactory, database: Database
+) -> None:
+    """Trading locks the customer's accounts (for buying power) before it books; a release of
+    the same hold racing it must queue, not deadlock: every write locks accounts before
+    holds (on PostgreSQL; SQLite runs one writer at a time)."""
+    books = await open_books(uows)
+    await deposit(uows, books, books.alice_cash, 1_000_00)
+    orders = [
+        await place_hold(uows, f"h{n}", books.alice_cash, books.clearing_cash, 100_00)
+        for n in range(5)
+    ]
+
+    async def fill(order: Entry) -> None:
+        async with uows() as uow:
+            await lock_accounts(uow, [books.alice_cash.id])
+            await asyncio.sleep(0.01)  # the release below gets going meanwhile
+            await post_entry(
+                uow,
+                key=f"fill-{order.id}",
+                postings_=transfer(books.alice_cash.id, books.clearing_cash.id, "USD", 60_00),
+                releases=[Release(order.id, 60_00)],
+            )
+
+    async def give_back(order: Entry) -> None:
+        async with uows() as uow:
+            await release_hold(uow, key=f"rel-{order.id}", hold_id=order.id, amount=40_00)
+
+    await asyncio.gather(*(call(o) for o in orders for call in (fill, give_back)))
+    assert [await held(uows, o.id) for o in orders] == [0] * 5
+    assert await balances(uows, books.alice_cash) == (1_000_00 - 5 * 60_00, 1_000_00 - 5 * 60_00)
     assert (await check_ledger(database)).problems == []
