@@ -187,11 +187,13 @@ _LOCK_ORDER = (accounts.c.owner_id.is_(None), accounts.c.id)
 
 
 @functools.lru_cache(maxsize=64)
-def _lock_statement(count: int, *, whole_rows: bool) -> Select[Any]:
+def _lock_statement(count: int, *, whole_rows: bool, row_locks: bool) -> Select[Any]:
     # IN (:id0, :id1, ...) built once per count: an expanding IN re-renders its SQL every call
     ids = [bindparam(f"id{n}", type_=accounts.c.id.type) for n in range(count)]
     found = select(accounts) if whole_rows else select(*_LOCKED_COLUMNS)
-    return found.where(accounts.c.id.in_(ids)).order_by(*_LOCK_ORDER).with_for_update()
+    found = found.where(accounts.c.id.in_(ids))
+    # SQLite takes no row locks (BEGIN IMMEDIATE already holds the database): no order to keep
+    return found.order_by(*_LOCK_ORDER).with_for_update() if row_locks else found
 
 
 def _hash(request: dict[str, Any]) -> str:
@@ -276,7 +278,9 @@ def _lock_rows(
     conn: Connection, ids: Iterable[uuid.UUID], *, whole_rows: bool
 ) -> dict[uuid.UUID, Any]:
     wanted = sorted(set(ids))
-    statement = _lock_statement(len(wanted), whole_rows=whole_rows)
+    statement = _lock_statement(
+        len(wanted), whole_rows=whole_rows, row_locks=conn.dialect.name != "sqlite"
+    )
     found = {
         row.id: row for row in conn.execute(statement, {f"id{n}": i for n, i in enumerate(wanted)})
     }
@@ -563,15 +567,20 @@ def _book(
 ) -> Entry:
     """Lock, check, claim the key, write: the new entry, or the first answer under its key.
     `releases` (sorted by hold) are booked as release entries of their own."""
-    held = [_hold_postings(conn, r.hold_id) for r in releases]
     involved = [posting.account_id for posting, _, _ in changes]
-    locked = _lock(conn, [*involved, *(p.account_id for h in held for p in h)])
-    holds = [_lock_hold(conn, r.hold_id, h) for r, h in zip(releases, held, strict=True)]
+    holds: list[_Hold] = []
+    if releases:
+        held = [_hold_postings(conn, r.hold_id) for r in releases]
+        involved += (p.account_id for h in held for p in h)
+    locked = _lock(conn, involved)
+    if releases:
+        holds = [_lock_hold(conn, r.hold_id, h) for r, h in zip(releases, held, strict=True)]
     try:
         given_back = [
             h.releasing(r.amount, capped=r.capped) for h, r in zip(holds, releases, strict=True)
         ]
-        changes = [*changes, *(c for postings_ in given_back for c in _unhold(postings_))]
+        if given_back:
+            changes = [*changes, *(c for postings_ in given_back for c in _unhold(postings_))]
         after = _counters(locked, changes, allow_negative=allow_negative)
     except _DECLINED:
         return _replay_or_raise(conn, draft.key, request_hash)
