@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from benchmarks import auth, ledger, marketdata, outbox, screening
+from benchmarks import auth, ledger, marketdata, matching, outbox, screening
 
 
 def main() -> None:
@@ -20,9 +20,10 @@ def main() -> None:
     parser.add_argument(
         "--ticks", type=int, default=2000, help="trades per market data throughput phase"
     )
+    parser.add_argument("--orders", type=int, default=1_000_000, help="operations for matching")
     parser.add_argument(
         "--only",
-        choices=["all", "outbox", "auth", "screening", "ledger", "marketdata"],
+        choices=["all", "outbox", "auth", "screening", "ledger", "marketdata", "matching"],
         default="all",
     )
     args = parser.parse_args()
@@ -37,6 +38,8 @@ def main() -> None:
         asyncio.run(ledger.run(args.transfers))
     if parser_only in {"all", "marketdata"}:
         marketdata.run(args.ticks)
+    if parser_only in {"all", "matching"}:
+        matching.run(args.orders)
 
 
 if __name__ == "__main__":
