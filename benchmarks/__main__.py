@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from benchmarks import auth, ledger, marketdata, matching, outbox, screening
+from benchmarks import auth, ledger, marketdata, matching, orders_e2e, outbox, screening
 
 
 def main() -> None:
@@ -21,9 +21,19 @@ def main() -> None:
         "--ticks", type=int, default=2000, help="trades per market data throughput phase"
     )
     parser.add_argument("--orders", type=int, default=1_000_000, help="operations for matching")
+    parser.add_argument("--e2e-orders", type=int, default=2000, help="orders per orders_e2e row")
     parser.add_argument(
         "--only",
-        choices=["all", "outbox", "auth", "screening", "ledger", "marketdata", "matching"],
+        choices=[
+            "all",
+            "outbox",
+            "auth",
+            "screening",
+            "ledger",
+            "marketdata",
+            "matching",
+            "orders_e2e",
+        ],
         default="all",
     )
     args = parser.parse_args()
@@ -40,6 +50,8 @@ def main() -> None:
         marketdata.run(args.ticks)
     if parser_only in {"all", "matching"}:
         matching.run(args.orders)
+    if parser_only in {"all", "orders_e2e"}:
+        asyncio.run(orders_e2e.run(args.e2e_orders))
 
 
 if __name__ == "__main__":
