@@ -45,7 +45,7 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 
 typecheck: install-dev
-	$(BIN)/mypy src tests
+	$(BIN)/mypy src tests benchmarks
 
 imports: install-dev
 	$(BIN)/lint-imports

@@ -11,7 +11,7 @@ from finplat.platform.db import UnitOfWorkFactory
 from finplat.trading.domain.fees import FeeSchedule
 from finplat.trading.domain.risk import RiskLimits
 from finplat.trading.updates import TradeUpdates
-from finplat.trading.venues.base import Venue
+from finplat.trading.venue import Venue
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from finplat.trading.domain.risk import (
 from finplat.trading.events import OrderEventRecorded
 from finplat.trading.positions import apply_fill, position
 from finplat.trading.updates import TradeUpdate
-from finplat.trading.venues.base import Execution
+from finplat.trading.venue import Execution
 
 MINUTE = timedelta(minutes=1)
 

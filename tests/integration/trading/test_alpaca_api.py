@@ -22,7 +22,7 @@ from finplat.app import Platform, build_platform, create_app
 from finplat.identity import ApiKeyScope
 from finplat.kernel import ManualClock
 from finplat.platform.db import Database
-from finplat.trading.venues.base import Execution
+from finplat.trading.venue import Execution
 from tests.support.alpaca_trading import (
     AAPL,
     BTC,

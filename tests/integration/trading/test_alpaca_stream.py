@@ -25,7 +25,7 @@ from finplat import trading
 from finplat.app import Platform, build_platform, create_app
 from finplat.identity import ApiKeyScope
 from finplat.kernel import ManualClock
-from finplat.trading.venues.base import Execution
+from finplat.trading.venue import Execution
 from tests.support.alpaca_trading import (
     RecordingVenue,
     alpaca_headers,

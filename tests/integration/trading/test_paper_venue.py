@@ -26,7 +26,7 @@ from finplat.trading import (
 )
 from finplat.trading.domain.orders import Leg
 from finplat.trading.store import executions, order_events
-from finplat.trading.venues.base import Execution
+from finplat.trading.venue import Execution
 from finplat.trading.venues.simulated import PaperVenue
 from tests.integration.trading.conftest import (
     STARTING_CASH,

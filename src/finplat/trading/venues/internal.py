@@ -57,7 +57,7 @@ from finplat.trading.book_events import TimeInForce as BookTif
 from finplat.trading.context import TradingKit
 from finplat.trading.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from finplat.trading.store import executions
-from finplat.trading.venues.base import Execution
+from finplat.trading.venue import Execution
 from finplat.trading.venues.internal_batch import (
     VENUE,
     Action,

@@ -23,7 +23,7 @@ from finplat.trading import repository as repo
 from finplat.trading import service
 from finplat.trading.booking import books_for
 from finplat.trading.context import TradingKit
-from finplat.trading.venues.base import Execution
+from finplat.trading.venue import Execution
 
 VENUE = "internal"
 

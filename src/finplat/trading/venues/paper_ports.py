@@ -19,7 +19,7 @@ from finplat.platform.db import UnitOfWork, UnitOfWorkFactory
 from finplat.trading.domain.orders import Order
 from finplat.trading.store import executions
 from finplat.trading.store import orders as order_rows
-from finplat.trading.venues.base import Execution
+from finplat.trading.venue import Execution
 from finplat.trading.venues.paper_matching import WORKING
 
 VENUE = "simulated"

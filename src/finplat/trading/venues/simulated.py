@@ -32,7 +32,7 @@ from finplat.kernel import BusinessRuleViolation, Conflict
 from finplat.platform.db import UnitOfWork
 from finplat.trading import repository as repo
 from finplat.trading.domain.orders import Order, OrderType
-from finplat.trading.venues.base import Execution
+from finplat.trading.venue import Execution
 from finplat.trading.venues.paper_matching import (
     WORKING,
     End,
