@@ -24,9 +24,10 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import httpx
 
-from benchmarks.ledger import _fresh_postgres
+from benchmarks.ledger import PG_ADMIN
 from finplat import ledger, onboarding, trading
 from finplat.app import build_platform, create_app
 from finplat.identity import ApiKeyScope, Role
@@ -40,6 +41,19 @@ from finplat.platform.settings import Settings
 CUSTOMERS = 32
 CLIENTS = (8, 32, 128)
 DEMO = Path("data/instruments/demo.csv")
+
+
+DATABASE = "finplat_bench_orders"  # its own: the ledger benchmark recreates its database
+
+
+async def _fresh_postgres() -> str:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DATABASE}"
 
 
 def _percentile(latencies: list[float], q: int) -> float:
