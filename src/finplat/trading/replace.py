@@ -35,12 +35,12 @@ from finplat.trading.domain.orders import (
 )
 from finplat.trading.domain.risk import check_order
 from finplat.trading.service import (
-    _account_view,
-    _hold_and_accept,
-    _record,
+    account_view,
     grid_of,
+    hold_and_accept,
     instrument_for,
     market_for,
+    record_event,
 )
 
 REPLACEABLE = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.HELD})
@@ -170,8 +170,8 @@ async def replace_order(
             new = await _take_its_place(uow, old, new, now)
         else:
             new = await _hold_anew(kit, uow, replaced, new, instrument, now)
-        await _record(kit, uow, replaced, OrderEvent.REPLACED, at=now)
-        await _record(kit, uow, new, OrderEvent(new.status.value), at=now)
+        await record_event(kit, uow, replaced, OrderEvent.REPLACED, at=now)
+        await record_event(kit, uow, new, OrderEvent(new.status.value), at=now)
         working = new
         uow.after_commit(lambda: venue.withdrawn(old.id))
         if working.status is OrderStatus.NEW:
@@ -210,8 +210,8 @@ async def _hold_anew(
     locked = await ledger.lock_accounts(uow, ids)
     books = replace(books, cash=locked[books.cash.id], shares=locked[books.shares.id])
     market = await market_for(kit, instrument, now)
-    view = await _account_view(uow, account, books, instrument)
+    view = await account_view(uow, account, books, instrument)
     switch = await kill_switch(uow)
     check_order(new.request, view, market, kit.policy.limits, kill_switch=switch.enabled)
     await repo.insert_order(uow, new, accept_seq=repo.arrival(now))
-    return await _hold_and_accept(kit, uow, new, books, market, instrument, view)
+    return await hold_and_accept(kit, uow, new, books, market, instrument, view)

@@ -95,7 +95,7 @@ def _lot_up(value: Decimal, lot: Decimal) -> Decimal:
     return (value / lot).to_integral_value(ROUND_CEILING) * lot
 
 
-async def _account_view(
+async def account_view(
     uow: UnitOfWork, account: TradingAccount, books: Books, instrument: marketdata.Instrument
 ) -> AccountView:
     now = uow.clock.now()
@@ -131,7 +131,7 @@ def _hold_size(
     return Decimal(0), _lot_up(request.notional / price, instrument.lot_size)
 
 
-async def _record(
+async def record_event(
     kit: TradingKit,
     uow: UnitOfWork,
     order: Order,
@@ -186,7 +186,7 @@ async def submit_order(kit: TradingKit, account_id: uuid.UUID, request: OrderReq
         locked = await ledger.lock_accounts(uow, [books.cash.id, books.shares.id])
         books = replace(books, cash=locked[books.cash.id], shares=locked[books.shares.id])
         market = await market_for(kit, instrument, now)
-        view = await _account_view(uow, account, books, instrument)
+        view = await account_view(uow, account, books, instrument)
         switch = await kill_switch(uow)
         check_order(request, view, market, kit.policy.limits, kill_switch=switch.enabled)
         order = Order(
@@ -201,12 +201,12 @@ async def submit_order(kit: TradingKit, account_id: uuid.UUID, request: OrderReq
             paper=account.paper,
         )
         await repo.insert_order(uow, order, accept_seq=repo.arrival(now))
-        order = await _hold_and_accept(kit, uow, order, books, market, instrument, view)
+        order = await hold_and_accept(kit, uow, order, books, market, instrument, view)
         legs = await _insert_legs(uow, order, now)
         order = replace(order, legs=tuple(leg.id for leg in legs))
-        await _record(kit, uow, order, OrderEvent.NEW, at=now)
+        await record_event(kit, uow, order, OrderEvent.NEW, at=now)
         for leg in legs:
-            await _record(kit, uow, leg, OrderEvent(leg.status.value), at=now)
+            await record_event(kit, uow, leg, OrderEvent(leg.status.value), at=now)
         venue = kit.venue(order.venue)
         uow.after_commit(lambda: venue.working(order))
         for leg in legs:
@@ -215,7 +215,7 @@ async def submit_order(kit: TradingKit, account_id: uuid.UUID, request: OrderReq
     return Submitted(order)
 
 
-async def _hold_and_accept(
+async def hold_and_accept(
     kit: TradingKit,
     uow: UnitOfWork,
     order: Order,
@@ -339,7 +339,7 @@ async def cancel_order(
         else:
             order = order.apply(OrderEvent.PENDING_CANCEL, now)
             await repo.save_order(uow, order, version=version)
-            await _record(kit, uow, order, OrderEvent.PENDING_CANCEL, at=now)
+            await record_event(kit, uow, order, OrderEvent.PENDING_CANCEL, at=now)
             pending = order
             uow.after_commit(lambda: venue.cancel_requested(pending))
     return order
@@ -362,13 +362,13 @@ async def _close(
     group = await exit_group(uow, closed)
     if not any(o.status.is_open and o.hold_id == closed.hold_id for o, _ in group):
         await release_rest(uow, closed)  # the group's last order frees the shared hold
-    await _record(kit, uow, closed, event, at=at)
+    await record_event(kit, uow, closed, event, at=at)
     for leg_id in closed.legs:
         leg, leg_version = await repo.load_order(uow, leg_id, for_update=True)
         if leg.status is OrderStatus.HELD:
             leg = leg.apply(OrderEvent.CANCELED, at)
             await repo.save_order(uow, leg, version=leg_version)
-            await _record(kit, uow, leg, OrderEvent.CANCELED, at=at)
+            await record_event(kit, uow, leg, OrderEvent.CANCELED, at=at)
     venue = kit.venue(closed.venue)
     uow.after_commit(lambda: venue.withdrawn(closed.id))
     return closed
@@ -476,7 +476,7 @@ async def apply_execution(kit: TradingKit, venue: str, execution: Execution) -> 
         filled = order.filled(execution.qty, execution.price, execution.at, final=execution.final)
         await repo.save_order(uow, filled, version=version)
         event = OrderEvent.FILL if filled.status is OrderStatus.FILLED else OrderEvent.PARTIAL_FILL
-        await _record(
+        await record_event(
             kit,
             uow,
             filled,
@@ -516,7 +516,7 @@ async def _activate_legs(
             )
         leg = leg.apply(OrderEvent.ACTIVATED, at, hold_id=hold_id)
         await repo.save_order(uow, leg, version=version)
-        await _record(kit, uow, leg, OrderEvent.ACTIVATED, at=at)
+        await record_event(kit, uow, leg, OrderEvent.ACTIVATED, at=at)
         uow.after_commit(partial(kit.venue(leg.venue).working, leg))
 
 
@@ -535,7 +535,7 @@ async def mark_triggered(
             return order
         order = order.apply(OrderEvent.TRIGGERED, at, triggered=True)
         await repo.save_order(uow, order, version=version)
-        await _record(kit, uow, order, OrderEvent.TRIGGERED, at=at)
+        await record_event(kit, uow, order, OrderEvent.TRIGGERED, at=at)
         return order
 
 
@@ -546,13 +546,16 @@ async def account_of(kit: TradingKit, account_id: uuid.UUID) -> TradingAccount:
 
 __all__ = [
     "Submitted",
+    "account_view",
     "apply_execution",
     "cancel_all",
     "cancel_order",
     "confirm_cancel",
     "expire_order",
     "get_order",
+    "hold_and_accept",
     "mark_triggered",
+    "record_event",
     "reject_order",
     "submit_order",
 ]
