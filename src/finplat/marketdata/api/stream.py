@@ -62,6 +62,7 @@ from finplat.marketdata.feed import encode_tick
 from finplat.marketdata.hub import ALL, Subscriber
 from finplat.marketdata.instruments import list_instruments
 from finplat.platform.db import UnitOfWorkFactory
+from finplat.platform.http.websockets import close_quietly, run_duplex
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,6 @@ POLICY_STATE = "marketdata_stream_policy"
 _DIRECTORY_STATE = "marketdata_stream_symbols"
 
 CLOSE_POLICY_VIOLATION = 1008
-CLOSE_INTERNAL_ERROR = 1011
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FORBIDDEN = 4003
 CLOSE_TOO_SLOW = 4008
@@ -342,26 +342,6 @@ class Connection:
                     await websocket.send_text(entry[2])
 
 
-async def _serve(connection: Connection) -> tuple[int, str]:
-    reader = asyncio.create_task(connection.read())
-    writer = asyncio.create_task(connection.write())
-    try:
-        done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-        outcome = next(iter(done))
-        failure = outcome.exception()
-        if failure is None:
-            return outcome.result()
-        if isinstance(failure, WebSocketDisconnect):
-            return 0, ""
-        log.error("a market data stream failed", exc_info=failure)
-        return CLOSE_INTERNAL_ERROR, "internal error"
-    finally:
-        for task in (reader, writer):
-            task.cancel()
-            with suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                await task
-
-
 def _kit(websocket: WebSocket) -> MarketDataKit:
     kit = websocket.app.state.marketdata
     assert isinstance(kit, MarketDataKit)  # noqa: S101 - wired by the composition root
@@ -373,11 +353,6 @@ def _policy(websocket: WebSocket) -> StreamPolicy:
     return policy if isinstance(policy, StreamPolicy) else StreamPolicy()
 
 
-async def _close(websocket: WebSocket, code: int, reason: str = "") -> None:
-    with suppress(WebSocketDisconnect, RuntimeError):
-        await websocket.close(code, reason)
-
-
 @router.websocket("/stream", name="marketdata_stream")
 async def stream(websocket: WebSocket) -> None:
     kit, policy = _kit(websocket), _policy(websocket)
@@ -387,7 +362,7 @@ async def stream(websocket: WebSocket) -> None:
         if code:
             with suppress(WebSocketDisconnect, RuntimeError):
                 await websocket.send_text(error)
-            await _close(websocket, code, _REJECTIONS[code])
+            await close_quietly(websocket, code, _REJECTIONS[code])
         return
     try:
         await websocket.send_text(_encode({"type": "success", "msg": "authenticated"}))
@@ -396,9 +371,9 @@ async def stream(websocket: WebSocket) -> None:
     subscriber = kit.hub.subscriber(max_backlog=policy.max_backlog)
     connection = Connection(websocket, kit, policy, _directory(websocket, kit, policy), subscriber)
     try:
-        code, reason = await _serve(connection)
+        code, reason = await run_duplex(connection.read(), connection.write(), name="market data")
     finally:
         subscriber.close()
     if code:
         log.info("closing a market data stream: %s", reason, extra={"code": code})
-        await _close(websocket, code, reason)
+        await close_quietly(websocket, code, reason)

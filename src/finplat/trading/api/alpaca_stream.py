@@ -27,7 +27,6 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
-from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -43,6 +42,7 @@ from finplat.identity import (
     authorize,
 )
 from finplat.kernel import PermissionDenied, Unauthenticated
+from finplat.platform.http.websockets import close_quietly, run_duplex
 from finplat.trading.api.alpaca_models import trade_update_json
 from finplat.trading.context import TradingKit
 from finplat.trading.updates import Listener, TradeUpdate
@@ -55,7 +55,6 @@ TRADE_UPDATES = "trade_updates"
 AUTH_TIMEOUT_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 16_384
 CLOSE_POLICY_VIOLATION = 1008
-CLOSE_INTERNAL_ERROR = 1011
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_TOO_SLOW = 4008
 
@@ -214,31 +213,6 @@ class Connection:
             await self.send(_encode(trade_update_json(update, instrument)))
 
 
-async def _serve(connection: Connection) -> tuple[int, str]:
-    reader = asyncio.create_task(connection.read())
-    writer = asyncio.create_task(connection.write())
-    try:
-        done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-        outcome = next(iter(done))
-        failure = outcome.exception()
-        if failure is None:
-            return outcome.result()
-        if isinstance(failure, WebSocketDisconnect):
-            return 0, ""
-        log.error("a trade updates stream failed", exc_info=failure)
-        return CLOSE_INTERNAL_ERROR, "internal error"
-    finally:
-        for task in (reader, writer):
-            task.cancel()
-            with suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                await task
-
-
-async def _close(websocket: WebSocket, code: int, reason: str = "") -> None:
-    with suppress(WebSocketDisconnect, RuntimeError):
-        await websocket.close(code, reason)
-
-
 @router.websocket("/stream", name="alpaca_trade_updates")
 async def trade_updates(websocket: WebSocket) -> None:
     kit = websocket.app.state.trading
@@ -249,12 +223,12 @@ async def trade_updates(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):  # the client left mid-handshake
         return
     if principal is None:
-        await _close(websocket, CLOSE_UNAUTHORIZED, "unauthorized")
+        await close_quietly(websocket, CLOSE_UNAUTHORIZED, "unauthorized")
         return
     connection = Connection(websocket, kit, principal)
     try:
-        code, reason = await _serve(connection)
+        code, reason = await run_duplex(connection.read(), connection.write(), name="trade updates")
     finally:
         connection.close()
     if code:
-        await _close(websocket, code, reason)
+        await close_quietly(websocket, code, reason)
