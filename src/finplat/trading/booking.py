@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from functools import partial
 
 from finplat import ledger
 from finplat.kernel import Asset
@@ -63,11 +64,36 @@ class Books:
         return self.shares.asset
 
 
+#: Platform accounts by (kind, asset, book): created once, never re-identified, so a kit
+#: keeps their ids instead of looking them up for every order and fill. Only their ids and
+#: assets are used (their balances in this cache go stale at once).
+PlatformAccounts = dict[tuple[str, str, str], ledger.Account]
+
+
+async def _platform(
+    uow: UnitOfWork, known: PlatformAccounts, kind: ledger.AccountKind, asset: Asset, book: str
+) -> ledger.Account:
+    key = (kind.value, asset.code, book)
+    if key in known:
+        return known[key]
+    account = await ledger.open_account(uow, kind=kind, asset=asset, book=book)
+    # remembered only once it surely exists: the transaction that opened it may roll back
+    uow.after_commit(partial(known.__setitem__, key, account))
+    return account
+
+
 async def books_for(
-    uow: UnitOfWork, owner_id: uuid.UUID, symbol: str, *, currency: str, book: str
+    uow: UnitOfWork,
+    owner_id: uuid.UUID,
+    symbol: str,
+    *,
+    currency: str,
+    book: str,
+    platform: PlatformAccounts | None = None,
 ) -> Books:
     cash_asset, shares_asset = ledger.currency(currency), share_asset(symbol)
     kinds = ledger.AccountKind
+    known = {} if platform is None else platform
     return Books(
         cash=await ledger.open_account(
             uow, kind=kinds.CUSTOMER_CASH, asset=cash_asset, owner_id=owner_id
@@ -75,13 +101,9 @@ async def books_for(
         shares=await ledger.open_account(
             uow, kind=kinds.CUSTOMER_SECURITIES, asset=shares_asset, owner_id=owner_id
         ),
-        clearing_cash=await ledger.open_account(
-            uow, kind=kinds.CLEARING, asset=cash_asset, book=book
-        ),
-        clearing_shares=await ledger.open_account(
-            uow, kind=kinds.CLEARING, asset=shares_asset, book=book
-        ),
-        fees=await ledger.open_account(uow, kind=kinds.FEES_REVENUE, asset=cash_asset, book=book),
+        clearing_cash=await _platform(uow, known, kinds.CLEARING, cash_asset, book),
+        clearing_shares=await _platform(uow, known, kinds.CLEARING, shares_asset, book),
+        fees=await _platform(uow, known, kinds.FEES_REVENUE, cash_asset, book),
     )
 
 

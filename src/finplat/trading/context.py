@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from finplat import ledger
 from finplat.kernel import Clock
 from finplat.marketdata import MarketDataKit
 from finplat.platform.db import UnitOfWorkFactory
@@ -30,6 +31,8 @@ class TradingKit:
     policy: TradingPolicy
     updates: TradeUpdates = field(default_factory=TradeUpdates)
     venues: dict[str, Venue] = field(default_factory=dict)
+    #: platform account ids by (kind, asset, book), see `booking.books_for`
+    platform_accounts: dict[tuple[str, str, str], ledger.Account] = field(default_factory=dict)
 
     def venue(self, name: str) -> Venue:
         try:

@@ -202,7 +202,12 @@ async def _hold_anew(
     account's ledger lock, as a submission would."""
     account = await open_trading_account(uow, new.account_id)
     books = await books_for(
-        uow, new.account_id, new.symbol, currency=kit.policy.currency, book=account.book
+        uow,
+        new.account_id,
+        new.symbol,
+        currency=kit.policy.currency,
+        book=account.book,
+        platform=kit.platform_accounts,
     )
     ids = [books.cash.id, books.shares.id]
     await ledger.lock_accounts(uow, ids)

@@ -181,7 +181,12 @@ async def submit_order(kit: TradingKit, account_id: uuid.UUID, request: OrderReq
         check_request(request, grid_of(instrument), now=now)
         account = await open_trading_account(uow, account_id)
         books = await books_for(
-            uow, account_id, instrument.symbol, currency=kit.policy.currency, book=account.book
+            uow,
+            account_id,
+            instrument.symbol,
+            currency=kit.policy.currency,
+            book=account.book,
+            platform=kit.platform_accounts,
         )
         locked = await ledger.lock_accounts(uow, [books.cash.id, books.shares.id])
         books = replace(books, cash=locked[books.cash.id], shares=locked[books.shares.id])
@@ -456,7 +461,12 @@ async def apply_execution(kit: TradingKit, venue: str, execution: Execution) -> 
             return None
         account = await open_trading_account(uow, order.account_id)
         books = await books_for(
-            uow, order.account_id, order.symbol, currency=kit.policy.currency, book=account.book
+            uow,
+            order.account_id,
+            order.symbol,
+            currency=kit.policy.currency,
+            book=account.book,
+            platform=kit.platform_accounts,
         )
         short = order.side is Side.SELL and account.may_short and instrument.shortable
         booking = await book_fill(

@@ -110,6 +110,7 @@ async def _lock_customers(
             symbol,
             currency=kit.policy.currency,
             book="paper" if paper else "live",
+            platform=kit.platform_accounts,
         )
         ids += [books.cash.id, books.shares.id]
     await ledger.lock_accounts(uow, ids)
